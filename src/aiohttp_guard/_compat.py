@@ -1,0 +1,30 @@
+"""Small bridges over differences between the aiohttp versions we support."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from aiohttp import web
+
+__all__ = ["request_get", "request_key"]
+
+_T = TypeVar("_T")
+
+if TYPE_CHECKING:
+    from aiohttp.web import RequestKey
+else:
+    RequestKey = getattr(web, "RequestKey", None)
+
+
+def request_key(name: str, type_: type[_T]) -> RequestKey[_T]:
+    """A typed per-request storage key: `web.RequestKey` where aiohttp has it
+    (3.14+, which warns about string keys), a plain string before."""
+    if RequestKey is None:  # pragma: no cover - aiohttp < 3.14
+        key: Any = f"aiohttp_guard.{name}"
+        return key  # type: ignore[no-any-return]
+    return RequestKey(f"aiohttp_guard.{name}", type_)
+
+
+def request_get(request: web.BaseRequest, key: RequestKey[_T]) -> _T | None:
+    """`request.get(key)`, typed by the key."""
+    return cast("_T | None", request.get(key))

@@ -1,0 +1,120 @@
+"""How a refused request is answered: 401/403, a login redirect, or problem+json."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from http import HTTPStatus
+from typing import Literal, Protocol
+
+import attrs
+from aiohttp import hdrs, web
+from yarl import URL
+
+from .redirects import is_safe_next
+
+__all__ = ["DefaultErrorHandler", "ErrorHandler"]
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class ErrorHandler(Protocol):
+    """Builds the answer to a refused request; the guard raises what it returns.
+
+    Implement both methods (or subclass `DefaultErrorHandler`) and pass the
+    object as `AuthService(..., error_handler=...)`.
+    """
+
+    def unauthenticated(
+        self, request: web.Request, challenge: str | None
+    ) -> web.HTTPException:
+        """No (valid, fresh enough) identity. `challenge` is the policy's
+        `WWW-Authenticate` value."""
+        ...
+
+    def forbidden(self, request: web.Request, reason: str) -> web.HTTPException:
+        """An identity, but not the permission."""
+        ...
+
+
+def preferred_format(accept: str) -> Literal["html", "json"] | None:
+    """Whether an `Accept` header prefers HTML or JSON (None: neither asked for)."""
+    best: Literal["html", "json"] | None = None
+    best_q = 0.0
+    for item in accept.split(","):
+        media, *params = item.split(";")
+        media = media.strip().lower()
+        kind: Literal["html", "json"] | None
+        if media in ("text/html", "application/xhtml+xml"):
+            kind = "html"
+        elif media == "application/json" or media.endswith("+json"):
+            kind = "json"
+        else:
+            continue
+        q = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        if q > best_q:
+            best, best_q = kind, q
+    return best
+
+
+def problem(
+    exc_type: type[web.HTTPException], detail: str, headers: Mapping[str, str]
+) -> web.HTTPException:
+    """An RFC 9457 problem+json answer of the given HTTP error class."""
+    body = {
+        "type": "about:blank",
+        "title": HTTPStatus(exc_type.status_code).phrase,
+        "status": exc_type.status_code,
+        "detail": detail,
+    }
+    return exc_type(headers=headers, text=json.dumps(body), content_type=PROBLEM_JSON)
+
+
+@attrs.frozen
+class DefaultErrorHandler:
+    """401 with the policy's challenge, 403 with the reason; JSON clients get
+    problem+json bodies. With `login_url`, browsers (clients preferring HTML)
+    are redirected to it instead of a 401, with the page they asked for as
+    `next` when it was a GET."""
+
+    login_url: str | None = None
+
+    def unauthenticated(
+        self, request: web.Request, challenge: str | None
+    ) -> web.HTTPException:
+        wants = preferred_format(request.headers.get(hdrs.ACCEPT, ""))
+        if self.login_url is not None and wants == "html":
+            return web.HTTPFound(self._login_location(request, self.login_url))
+        headers: dict[str, str] = {}
+        if challenge is not None:
+            headers[hdrs.WWW_AUTHENTICATE] = challenge
+        detail = "Authentication is required."
+        if wants == "json":
+            return problem(web.HTTPUnauthorized, detail, headers)
+        return web.HTTPUnauthorized(headers=headers, text=detail)
+
+    def forbidden(self, request: web.Request, reason: str) -> web.HTTPException:
+        if preferred_format(request.headers.get(hdrs.ACCEPT, "")) == "json":
+            return problem(web.HTTPForbidden, reason, {})
+        return web.HTTPForbidden(reason=_header_safe(reason), text=reason)
+
+    @staticmethod
+    def _login_location(request: web.Request, login_url: str) -> str:
+        url = URL(login_url)
+        here = request.rel_url.path_qs
+        if request.method in (hdrs.METH_GET, hdrs.METH_HEAD) and is_safe_next(here):
+            url = url.update_query(next=here)
+        return str(url)
+
+
+def _header_safe(text: str) -> str:
+    """A reason phrase must be one line of Latin-1; keep what fits."""
+    line = text.splitlines()[0] if text else "Forbidden"
+    return line.encode("latin-1", "replace").decode("latin-1")

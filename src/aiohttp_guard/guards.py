@@ -1,0 +1,163 @@
+"""Guards: objects that prove something about a request or refuse it.
+
+`await guard(request)` returns what the guard proved (`Authenticated()` returns
+the user id) or raises the service's refusal. The same object protects a
+function handler or a `web.View` method as a decorator, and a whole `web.View`
+class as a class attribute (any name that is not an HTTP method, usually
+`guard`) or as a class decorator; subclasses inherit class guards.
+"""
+
+from __future__ import annotations
+
+import abc
+import functools
+import time
+from collections.abc import Awaitable, Callable, Coroutine, Generator
+from datetime import timedelta
+from typing import Any, Generic, ParamSpec, Protocol, TypeVar, overload
+
+from aiohttp import hdrs, web
+
+from ._durations import seconds
+from .service import AuthService
+
+__all__ = ["Authenticated", "BaseGuard", "Guard"]
+
+T_co = TypeVar("T_co", covariant=True)
+T = TypeVar("T")
+P = ParamSpec("P")
+R = TypeVar("R")
+V = TypeVar("V", bound=web.View)
+
+_HTTP_METHOD_NAMES = frozenset(m.lower() for m in hdrs.METH_ALL)
+_NAMES_ATTR = "__aiohttp_guard_names__"
+
+
+class Guard(Protocol[T_co]):
+    """Anything that, awaited with a request, proves a `T_co` or raises.
+
+    Every `BaseGuard` is one, and so is a plain `async def (request) -> T`.
+    """
+
+    def __call__(self, request: web.Request, /) -> Awaitable[T_co]: ...
+
+
+class BaseGuard(abc.ABC, Generic[T]):
+    """Base of the library's guards: implement `check`; calling, decorating and
+    class-attribute use come with it."""
+
+    __slots__ = ()
+
+    @abc.abstractmethod
+    async def check(self, request: web.Request) -> T:
+        """Return what this guard proves about `request`, or raise a refusal."""
+
+    @overload
+    def __call__(self, target: web.Request, /) -> Coroutine[Any, Any, T]: ...
+    @overload
+    def __call__(self, target: type[V], /) -> type[V]: ...
+    @overload
+    def __call__(
+        self, target: Callable[P, Awaitable[R]], /
+    ) -> Callable[P, Awaitable[R]]: ...
+    def __call__(self, target: Any, /) -> Any:
+        if isinstance(target, web.BaseRequest):
+            return self.check(target)  # type: ignore[arg-type]
+        if isinstance(target, type) and issubclass(target, web.View):
+            _install_view_guard(target, lambda _cls: self)
+            return target
+        if callable(target):
+            return _guarded(self, target)
+        raise TypeError(
+            f"{type(self).__name__} guards a request, a handler or a web.View, "
+            f"not {type(target).__name__}"
+        )
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        if name.lower() in _HTTP_METHOD_NAMES:
+            raise TypeError(
+                f"guard attribute {owner.__name__}.{name} is named like an HTTP "
+                f"method, so aiohttp would route {name.upper()} requests to it: "
+                "name it 'guard'"
+            )
+        if issubclass(owner, web.View):
+            _install_view_guard(owner, lambda cls: getattr(cls, name, None), name)
+
+
+def _request_of(args: tuple[Any, ...]) -> web.Request:
+    """The request a handler was called with: its first argument, the request of
+    a `web.View`, or the argument after `self` of a method."""
+    for arg in args[:2]:
+        if isinstance(arg, web.BaseRequest):
+            return arg  # type: ignore[return-value]
+        if isinstance(arg, web.View):
+            return arg.request
+    raise TypeError("a guarded handler must be called with a request or a web.View")
+
+
+def _guarded(
+    guard: BaseGuard[Any], handler: Callable[P, Awaitable[R]]
+) -> Callable[P, Awaitable[R]]:
+    @functools.wraps(handler)
+    async def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
+        await guard.check(_request_of(args))
+        return await handler(*args, **kwargs)
+
+    return guarded
+
+
+def _install_view_guard(
+    owner: type[web.View],
+    find: Callable[[type[web.View]], Guard[Any] | None],
+    name: str | None = None,
+) -> None:
+    """Make every request dispatched by `owner` (and its subclasses) pass the
+    guard that `find` returns for the view's class before any method runs."""
+    inner = owner.__await__
+    names: frozenset[str] = getattr(inner, _NAMES_ATTR, frozenset())
+    if name is not None and name in names:
+        return  # an inherited wrapper already looks this attribute up by name
+
+    def guarded_await(view: web.View) -> Generator[Any, None, web.StreamResponse]:
+        guard = find(type(view))
+        if guard is not None:
+            yield from guard(view.request).__await__()
+        return (yield from inner(view))
+
+    setattr(guarded_await, _NAMES_ATTR, names if name is None else names | {name})
+    setattr(owner, "__await__", guarded_await)  # noqa: B010 - mypy forbids assigning methods
+
+
+class Authenticated(BaseGuard[str]):
+    """Lets through requests from a logged-in user, proving their user id.
+
+    With `fresh_within`, the user must also have logged in (not merely had
+    their ticket reissued) that recently: ask it of sensitive actions such as
+    changing a password. Others get the service's unauthenticated answer.
+    """
+
+    __slots__ = ("_fresh_ms",)
+
+    def __init__(self, *, fresh_within: timedelta | float | None = None) -> None:
+        self._fresh_ms: int | None = None
+        if fresh_within is not None:
+            secs = seconds(fresh_within, "fresh_within")
+            if secs == 0:
+                raise ValueError("fresh_within must be a positive duration")
+            self._fresh_ms = round(secs * 1000)
+
+    def __repr__(self) -> str:
+        if self._fresh_ms is None:
+            return "Authenticated()"
+        return f"Authenticated(fresh_within={timedelta(milliseconds=self._fresh_ms)!r})"
+
+    async def check(self, request: web.Request) -> str:
+        service = AuthService.of(request)
+        identity = await service.identity(request)
+        if identity is None:
+            raise service.unauthenticated(request)
+        if self._fresh_ms is not None:
+            login = identity.login_ms
+            if login is None or time.time() * 1000 - login > self._fresh_ms:
+                raise service.unauthenticated(request)
+        return identity.user_id

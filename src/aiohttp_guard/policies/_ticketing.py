@@ -1,0 +1,131 @@
+"""What the ticket-carrying policies share: options, verification, reissue."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from collections.abc import Sequence
+from datetime import timedelta
+
+from aiohttp import web
+
+from .._durations import seconds
+from ..tickets import InvalidTicket, Ticket, TicketCodec
+from .base import AbstractAuthentication, Identity
+
+__all__ = ["TicketPolicyBase", "client_ip", "may_reissue"]
+
+log = logging.getLogger("aiohttp_guard")
+
+Secret = bytes | Sequence[bytes] | TicketCodec
+
+
+def client_ip(request: web.BaseRequest) -> str:
+    """The client's address in one canonical spelling, so that a ticket bound to
+    it matches however the socket reports it (IPv4-mapped IPv6, zero padding).
+    Empty when there is no peer address (a Unix socket)."""
+    remote = request.remote
+    if not remote:
+        return ""
+    try:
+        address = ipaddress.ip_address(remote)
+    except ValueError:
+        return remote
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        return str(address.ipv4_mapped)
+    return str(address)
+
+
+def may_reissue(response: web.StreamResponse) -> bool:
+    """Renew tickets only on success responses whose headers are not yet sent."""
+    return 200 <= response.status < 300 and not response.prepared
+
+
+class TicketPolicyBase(AbstractAuthentication):
+    """Options and checks common to the cookie and session ticket policies."""
+
+    def __init__(
+        self,
+        secret: Secret,
+        max_age: float | timedelta,
+        reissue_time: float | timedelta | None = None,
+        include_ip: bool = False,
+        cookie_name: str = "AUTH_TKT",
+        *,
+        max_lifetime: float | timedelta | None = None,
+    ) -> None:
+        self.codec = secret if isinstance(secret, TicketCodec) else TicketCodec(secret)
+        self.max_age = seconds(max_age, "max_age")
+        if self.max_age == 0:
+            raise ValueError("max_age must be positive")
+        self.reissue_time = (
+            None if reissue_time is None else seconds(reissue_time, "reissue_time")
+        )
+        self.max_lifetime = (
+            None if max_lifetime is None else seconds(max_lifetime, "max_lifetime")
+        )
+        self.include_ip = include_ip
+        self.cookie_name = cookie_name
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(max_age={self.max_age}, "
+            f"reissue_time={self.reissue_time}, include_ip={self.include_ip}, "
+            f"cookie_name={self.cookie_name!r}, codec={self.codec!r})"
+        )
+
+    def bound_ip(self, request: web.BaseRequest) -> str | None:
+        """The address a ticket of this request is bound to, if the policy binds."""
+        return client_ip(request) if self.include_ip else None
+
+    def new_ticket(self, request: web.BaseRequest, user_id: str) -> Ticket:
+        return self.codec.issue(
+            user_id,
+            self.max_age,
+            ip=self.bound_ip(request),
+            max_lifetime=self.max_lifetime,
+        )
+
+    def renewed(self, ticket: Ticket) -> Ticket:
+        """A fresh ticket carrying `ticket`'s login time, so its limits hold."""
+        return self.codec.issue(
+            ticket.user_id,
+            self.max_age,
+            ip=ticket.ip,
+            tokens=ticket.tokens,
+            user_data=ticket.user_data,
+            login_ms=ticket.login_ms,
+            max_lifetime=self.max_lifetime,
+        )
+
+    def verify(self, request: web.BaseRequest, text: object) -> Ticket | None:
+        """The valid ticket in `text`, or None: bad input never raises."""
+        if not isinstance(text, str) or not text:
+            return None
+        try:
+            ticket = self.codec.decode(text, ip=self.bound_ip(request))
+        except InvalidTicket as exc:
+            log.debug("rejected %s ticket: %s", self.cookie_name, exc.reason)
+            return None
+        if self.max_lifetime is not None:
+            limit = ticket.login_ms + round(self.max_lifetime * 1000)
+            if self.codec.now_ms() >= limit:
+                log.debug("rejected %s ticket: past max_lifetime", self.cookie_name)
+                return None
+        return ticket
+
+    def needs_reissue(self, ticket: Ticket) -> bool:
+        """Renew tickets signed by an older key, and those close to expiry."""
+        if ticket.key_id != self.codec.signing_key_id:
+            return True
+        if self.reissue_time is None:
+            return False
+        remaining = ticket.expires_ms - self.codec.now_ms()
+        return remaining < self.reissue_time * 1000
+
+    @staticmethod
+    def identity_of(ticket: Ticket) -> Identity:
+        return Identity(ticket.user_id, ticket.login_ms, ticket.issued_ms)
+
+    def challenge(self, request: web.Request) -> str | None:
+        return f'Cookie realm="aiohttp_guard", cookie-name="{self.cookie_name}"'

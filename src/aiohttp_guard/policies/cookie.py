@@ -1,0 +1,162 @@
+"""Tickets kept in a cookie of their own."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Literal
+
+import attrs
+from aiohttp import web
+
+from .._compat import request_get, request_key
+from ..tickets import Ticket
+from ._ticketing import Secret, TicketPolicyBase, may_reissue
+from .base import Identity
+
+__all__ = ["CookieTicketPolicy"]
+
+log = logging.getLogger("aiohttp_guard")
+
+_EPOCH = "Thu, 01 Jan 1970 00:00:00 GMT"
+
+
+@attrs.define
+class _CookieState:
+    """What this request did to the cookie: `written` after remember/forget
+    (with the new ticket, or None to delete), `renew` when the ticket it
+    carried should be reissued."""
+
+    written: bool = False
+    ticket: Ticket | None = None
+    renew: Ticket | None = None
+
+
+class CookieTicketPolicy(TicketPolicyBase):
+    """A signed ticket in an `HttpOnly`, `SameSite=Lax` cookie.
+
+    `max_age` (seconds or a timedelta) is how long a ticket stays valid and the
+    cookie's Max-Age. With `reissue_time`, a ticket with less than that left is
+    replaced by a fresh one on a successful response. `include_ip` binds the
+    ticket to the client's address. `max_lifetime` bounds a session from its
+    login, however often it is reissued. `secure=None` marks the cookie
+    `Secure` on HTTPS requests. `secret` may be one key, a key ring (the first
+    key signs) or a ready `TicketCodec`.
+    """
+
+    def __init__(
+        self,
+        secret: Secret,
+        max_age: float | timedelta,
+        reissue_time: float | timedelta | None = None,
+        include_ip: bool = False,
+        cookie_name: str = "AUTH_TKT",
+        *,
+        secure: bool | None = None,
+        httponly: bool = True,
+        samesite: Literal["Lax", "Strict", "None"] | None = "Lax",
+        path: str = "/",
+        domain: str | None = None,
+        max_lifetime: float | timedelta | None = None,
+    ) -> None:
+        super().__init__(
+            secret,
+            max_age,
+            reissue_time,
+            include_ip,
+            cookie_name,
+            max_lifetime=max_lifetime,
+        )
+        if samesite not in ("Lax", "Strict", "None", None):
+            raise ValueError(
+                f"samesite must be 'Lax', 'Strict' or 'None', not {samesite!r}"
+            )
+        if samesite == "None" and secure is False:
+            raise ValueError("browsers refuse SameSite=None cookies without Secure")
+        self.secure = secure
+        self.httponly = httponly
+        self.samesite = samesite
+        self.path = path
+        self.domain = domain
+        self._state_key = request_key(f"cookie.{cookie_name}.{id(self)}", _CookieState)
+
+    def _state(self, request: web.Request) -> _CookieState:
+        state = request_get(request, self._state_key)
+        if state is None:
+            state = request[self._state_key] = _CookieState()
+        return state
+
+    async def identify(self, request: web.Request) -> Identity | None:
+        state = request_get(request, self._state_key)
+        if state is not None and state.written:
+            return None if state.ticket is None else self.identity_of(state.ticket)
+        ticket = self.verify(request, request.cookies.get(self.cookie_name))
+        if ticket is None:
+            return None
+        if self.needs_reissue(ticket):
+            self._state(request).renew = ticket
+        return self.identity_of(ticket)
+
+    async def get(self, request: web.Request) -> str | None:
+        identity = await self.identify(request)
+        return None if identity is None else identity.user_id
+
+    async def remember(self, request: web.Request, user_id: str) -> None:
+        state = self._state(request)
+        state.written, state.ticket, state.renew = (
+            True,
+            self.new_ticket(request, user_id),
+            None,
+        )
+
+    async def forget(self, request: web.Request) -> None:
+        state = self._state(request)
+        state.written, state.ticket, state.renew = True, None, None
+
+    async def process_response(
+        self, request: web.Request, response: web.StreamResponse
+    ) -> None:
+        state = request_get(request, self._state_key)
+        if state is None:
+            return
+        if state.written:
+            if response.prepared:
+                log.warning(
+                    "%s cookie not %s: the response to %s was already sent",
+                    self.cookie_name,
+                    "set" if state.ticket else "deleted",
+                    request.path,
+                )
+            elif state.ticket is None:
+                self._set_cookie(request, response, "", max_age=0, expires=_EPOCH)
+            else:
+                self._send(request, response, state.ticket)
+        elif state.renew is not None and may_reissue(response):
+            self._send(request, response, self.renewed(state.renew))
+
+    def _send(
+        self, request: web.Request, response: web.StreamResponse, ticket: Ticket
+    ) -> None:
+        max_age = max(0, (ticket.expires_ms - ticket.issued_ms) // 1000)
+        self._set_cookie(request, response, self.codec.encode(ticket), max_age=max_age)
+
+    def _set_cookie(
+        self,
+        request: web.Request,
+        response: web.StreamResponse,
+        value: str,
+        *,
+        max_age: int,
+        expires: str | None = None,
+    ) -> None:
+        response.set_cookie(
+            self.cookie_name,
+            value,
+            max_age=max_age,
+            expires=expires,
+            path=self.path,
+            domain=self.domain,
+            secure=request.secure if self.secure is None else self.secure,
+            httponly=self.httponly,
+            samesite=self.samesite,
+        )

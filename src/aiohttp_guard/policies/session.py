@@ -1,0 +1,89 @@
+"""Tickets kept in an aiohttp_session session, whatever its storage."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from aiohttp import web
+from aiohttp_session import get_session, new_session
+
+from .._compat import request_get, request_key
+from ..tickets import Ticket
+from ._ticketing import Secret, TicketPolicyBase, may_reissue
+from .base import Identity
+
+__all__ = ["SessionTicketPolicy"]
+
+
+class SessionTicketPolicy(TicketPolicyBase):
+    """A signed ticket stored under `cookie_name` in the aiohttp_session session.
+
+    Any session storage works (`EncryptedCookieStorage`, `RedisStorage`, ...);
+    install `aiohttp_session.session_middleware` before the service's
+    middleware. `remember` moves the session to a new id so that an id known
+    before login is worthless afterwards; anonymous data (a basket, say) and
+    data of the same user carry over, another user's never does. The options
+    mean what they mean for `CookieTicketPolicy`.
+    """
+
+    def __init__(
+        self,
+        secret: Secret,
+        max_age: float | timedelta,
+        reissue_time: float | timedelta | None = None,
+        include_ip: bool = False,
+        cookie_name: str = "AUTH_TKT",
+        *,
+        max_lifetime: float | timedelta | None = None,
+    ) -> None:
+        super().__init__(
+            secret,
+            max_age,
+            reissue_time,
+            include_ip,
+            cookie_name,
+            max_lifetime=max_lifetime,
+        )
+        self._renew_key = request_key(f"session.{cookie_name}.{id(self)}", Ticket)
+
+    async def identify(self, request: web.Request) -> Identity | None:
+        session = await get_session(request)
+        ticket = self.verify(request, session.get(self.cookie_name))
+        if ticket is None:
+            return None
+        if self.needs_reissue(ticket):
+            request[self._renew_key] = ticket
+        return self.identity_of(ticket)
+
+    async def get(self, request: web.Request) -> str | None:
+        identity = await self.identify(request)
+        return None if identity is None else identity.user_id
+
+    async def remember(self, request: web.Request, user_id: str) -> None:
+        old = await get_session(request)
+        previous = old.get(self.cookie_name)
+        carried = dict(old)
+        if previous is not None:
+            ticket = self.verify(request, previous)
+            if ticket is None or ticket.user_id != user_id:
+                carried = {}
+        session = await new_session(request)
+        session.update(carried)
+        session[self.cookie_name] = self.codec.encode(self.new_ticket(request, user_id))
+        request.pop(self._renew_key, None)
+
+    async def forget(self, request: web.Request) -> None:
+        session = await get_session(request)
+        session.pop(self.cookie_name, None)
+        request.pop(self._renew_key, None)
+
+    async def process_response(
+        self, request: web.Request, response: web.StreamResponse
+    ) -> None:
+        ticket = request_get(request, self._renew_key)
+        if ticket is not None and may_reissue(response):
+            session = await get_session(request)
+            session[self.cookie_name] = self.codec.encode(self.renewed(ticket))
+
+    def challenge(self, request: web.Request) -> str | None:
+        return 'Cookie realm="aiohttp_guard"'

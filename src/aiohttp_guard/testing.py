@@ -1,0 +1,63 @@
+"""Helpers for your own tests: a logged-in test client in one line.
+
+from aiohttp_guard.testing import log_in
+
+async def test_profile(aiohttp_client: AiohttpClient) -> None:
+    client = await aiohttp_client(make_app())
+    log_in(client, "alice")
+    assert (await client.get("/profile")).status == 200
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+from yarl import URL
+
+from .policies.cookie import CookieTicketPolicy
+from .service import AuthService
+
+__all__ = ["log_in", "log_out", "ticket_cookie"]
+
+
+def ticket_cookie(
+    policy: CookieTicketPolicy, user_id: str, *, ip: str = "127.0.0.1"
+) -> dict[str, str]:
+    """A cookie (name to value) that `policy` accepts as `user_id`'s login.
+    `ip` is the client address, used when the policy binds tickets to it."""
+    ticket = policy.codec.issue(
+        user_id,
+        policy.max_age,
+        ip=ip if policy.include_ip else None,
+        max_lifetime=policy.max_lifetime,
+    )
+    return {policy.cookie_name: policy.codec.encode(ticket)}
+
+
+def _cookie_policy(client: TestClient[Any, Any]) -> CookieTicketPolicy:
+    policy = AuthService.of(client.app).policy if client.app is not None else None
+    if not isinstance(policy, CookieTicketPolicy):
+        raise TypeError(
+            "log_in sets a CookieTicketPolicy cookie; with another policy, log in "
+            f"through your app's login route (the app's policy is {policy!r})"
+        )
+    return policy
+
+
+def log_in(client: TestClient[Any, Any], user_id: str) -> None:
+    """Make `client`'s later requests arrive logged in as `user_id`.
+
+    The client's app must be set up with an `AuthService` over a
+    `CookieTicketPolicy`; the cookie is scoped to the test server's host.
+    """
+    policy = _cookie_policy(client)
+    client.session.cookie_jar.update_cookies(
+        ticket_cookie(policy, user_id), response_url=URL(str(client.make_url("/")))
+    )
+
+
+def log_out(client: TestClient[Any, Any]) -> None:
+    """Drop `client`'s login cookie."""
+    policy = _cookie_policy(client)
+    client.session.cookie_jar.clear(lambda cookie: cookie.key == policy.cookie_name)

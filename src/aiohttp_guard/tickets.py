@@ -1,0 +1,272 @@
+"""Signed authentication tickets: the `Ticket` value and the `TicketCodec`.
+
+A ticket says "this user logged in at T and may be trusted until E". It travels
+in a cookie, a session or a header, so its text is made only of URL- and
+cookie-safe characters (``A-Z a-z 0-9 - _ ~ .``) and is signed with
+HMAC-SHA256 over every field. The wire format (version ``v1``)::
+
+    v1.<key id>.<user id>.<expires>.<issued>.<login>.<ip>.<tokens>.<data>.<mac>
+
+Text fields are unpadded base64url of UTF-8; times are integer milliseconds
+since the epoch. The MAC covers the exact text before it, so any change to any
+character, including a re-encoding of a field, is rejected.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import Final
+
+import attrs
+
+__all__ = [
+    "MAX_TICKET_LENGTH",
+    "MIN_SECRET_LENGTH",
+    "InvalidTicket",
+    "Ticket",
+    "TicketCodec",
+]
+
+VERSION: Final = "v1"
+#: Longer input is rejected before any parsing, so hostile headers cost nothing.
+MAX_TICKET_LENGTH: Final = 4096
+#: HMAC keys shorter than this are guessable; they are refused outright.
+MIN_SECRET_LENGTH: Final = 16
+
+_FIELDS: Final = 10
+_KEY_ID_LABEL: Final = b"aiohttp_guard key id"
+_MAX_TIME_DIGITS: Final = 15  # milliseconds until the year 33658
+_LIST_MARK: Final = "~"
+
+
+class InvalidTicket(ValueError):  # noqa: N818 - reads as a verdict, like KeyError
+    """A ticket failed verification; `reason` says why, for logs and tests."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _as_tokens(value: Iterable[str]) -> tuple[str, ...]:
+    return tuple(value)
+
+
+@attrs.frozen
+class Ticket:
+    """What a verified ticket says. Times are integer milliseconds since the epoch.
+
+    `login_ms` is when the user last proved who they are; reissuing a ticket
+    keeps it, so it can bound a session's total lifetime and tell a fresh login
+    from a long-lived one.
+    """
+
+    user_id: str
+    expires_ms: int
+    issued_ms: int
+    login_ms: int
+    key_id: str
+    ip: str | None = None
+    tokens: tuple[str, ...] = attrs.field(default=(), converter=_as_tokens)
+    user_data: str = ""
+
+
+@attrs.frozen(repr=False)
+class _Key:
+    key_id: str
+    secret: bytes
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _encode_text(value: str) -> str:
+    return _b64(value.encode("utf-8", "surrogatepass"))
+
+
+def _decode_text(field: str) -> str:
+    return _unb64(field).decode("utf-8", "surrogatepass")
+
+
+def _parse_time(field: str) -> int:
+    if not (field.isascii() and field.isdigit() and len(field) <= _MAX_TIME_DIGITS):
+        raise InvalidTicket("malformed time field")
+    return int(field)
+
+
+def _make_key(secret: object) -> _Key:
+    if not isinstance(secret, bytes):
+        raise TypeError(
+            f"a ticket secret must be bytes, not {type(secret).__name__}; "
+            "use os.urandom(32) or encode a configured string"
+        )
+    if len(secret) < MIN_SECRET_LENGTH:
+        raise ValueError(
+            f"a ticket secret must be at least {MIN_SECRET_LENGTH} bytes long "
+            f"(got {len(secret)}); use os.urandom(32)"
+        )
+    digest = hmac.digest(secret, _KEY_ID_LABEL, hashlib.sha256)
+    return _Key(key_id=_b64(digest[:6]), secret=secret)
+
+
+class TicketCodec:
+    """Signs and verifies tickets with a key ring.
+
+    `secret` is one key or a non-empty sequence of keys: the first signs, every
+    one verifies, so keys can be rotated without logging anybody out. Tickets
+    name their key by an id derived from it, never by position in the ring.
+    `clock_skew` (seconds) is how far in the future an issue time may lie,
+    for servers whose clocks disagree slightly.
+    """
+
+    __slots__ = ("_clock", "_keys", "_signing", "_skew_ms")
+
+    def __init__(
+        self,
+        secret: bytes | Sequence[bytes],
+        *,
+        clock_skew: float = 5.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        secrets = [secret] if isinstance(secret, bytes) else list(secret)
+        if not secrets:
+            raise ValueError("the ticket key ring is empty: give at least one secret")
+        keys = [_make_key(s) for s in secrets]
+        self._keys = {key.key_id: key for key in keys}
+        if len(self._keys) != len(keys):
+            raise ValueError("the ticket key ring holds the same secret twice")
+        if clock_skew < 0:
+            raise ValueError("clock_skew must not be negative")
+        self._signing = keys[0]
+        self._skew_ms = round(clock_skew * 1000)
+        self._clock = clock
+
+    def __repr__(self) -> str:
+        return f"TicketCodec(key_ids={list(self._keys)!r})"
+
+    @property
+    def signing_key_id(self) -> str:
+        """The id of the key that signs new tickets."""
+        return self._signing.key_id
+
+    def now_ms(self) -> int:
+        """The codec's clock, in integer milliseconds."""
+        return int(self._clock() * 1000)
+
+    def issue(
+        self,
+        user_id: str,
+        max_age: float,
+        *,
+        ip: str | None = None,
+        tokens: Iterable[str] = (),
+        user_data: str = "",
+        login_ms: int | None = None,
+        max_lifetime: float | None = None,
+    ) -> Ticket:
+        """A new ticket for `user_id`, valid for `max_age` seconds from now.
+
+        Pass the `login_ms` of an existing ticket to reissue it; `max_lifetime`
+        (seconds from login) caps the expiry so reissuing never extends it.
+        """
+        if not isinstance(user_id, str):
+            raise TypeError(f"user_id must be a str, not {type(user_id).__name__}")
+        now = self.now_ms()
+        login = now if login_ms is None else login_ms
+        expires = now + round(max_age * 1000)
+        if max_lifetime is not None:
+            expires = min(expires, login + round(max_lifetime * 1000))
+        return Ticket(
+            user_id=user_id,
+            expires_ms=expires,
+            issued_ms=now,
+            login_ms=login,
+            key_id=self._signing.key_id,
+            ip=ip,
+            tokens=tokens,
+            user_data=user_data,
+        )
+
+    def encode(self, ticket: Ticket) -> str:
+        """The signed text of `ticket`, made with the key its `key_id` names."""
+        key = self._keys.get(ticket.key_id)
+        if key is None:
+            raise ValueError(f"no key with id {ticket.key_id!r} in the key ring")
+        body = ".".join(
+            (
+                VERSION,
+                key.key_id,
+                _encode_text(ticket.user_id),
+                str(ticket.expires_ms),
+                str(ticket.issued_ms),
+                str(ticket.login_ms),
+                "" if ticket.ip is None else _LIST_MARK + _encode_text(ticket.ip),
+                "".join(_LIST_MARK + _encode_text(t) for t in ticket.tokens),
+                _encode_text(ticket.user_data),
+            )
+        )
+        return body + "." + self._mac(key, body)
+
+    def decode(self, text: str, *, ip: str | None = None) -> Ticket:
+        """Verify `text` and return its ticket, or raise `InvalidTicket`.
+
+        `ip` is the client address the ticket must be bound to (or None for an
+        unbound ticket): a ticket bound to another address, or bound when it
+        should not be, is rejected.
+        """
+        if len(text) > MAX_TICKET_LENGTH:
+            raise InvalidTicket("ticket too long")
+        if not text.isascii():
+            raise InvalidTicket("malformed ticket")
+        parts = text.split(".")
+        if len(parts) != _FIELDS:
+            raise InvalidTicket("malformed ticket")
+        if parts[0] != VERSION:
+            raise InvalidTicket("unknown ticket version")
+        key = self._keys.get(parts[1])
+        if key is None:
+            raise InvalidTicket("unknown signing key")
+        body = text[: -len(parts[-1]) - 1]
+        if not hmac.compare_digest(self._mac(key, body), parts[-1]):
+            raise InvalidTicket("bad signature")
+        ticket = self._parse(parts)
+        now = self.now_ms()
+        if now >= ticket.expires_ms:
+            raise InvalidTicket("ticket expired")
+        if ticket.issued_ms > now + self._skew_ms:
+            raise InvalidTicket("ticket issued in the future")
+        if ticket.ip != ip:
+            raise InvalidTicket("ticket bound to another client address")
+        return ticket
+
+    @staticmethod
+    def _mac(key: _Key, body: str) -> str:
+        return _b64(hmac.digest(key.secret, body.encode("ascii"), hashlib.sha256))
+
+    @staticmethod
+    def _parse(parts: list[str]) -> Ticket:
+        # Only text we signed reaches here, but it is parsed defensively all the
+        # same: a leaked key must not become a way to crash the server.
+        _, key_id, user, expires, issued, login, ip, tokens, data, _ = parts
+        try:
+            return Ticket(
+                user_id=_decode_text(user),
+                expires_ms=_parse_time(expires),
+                issued_ms=_parse_time(issued),
+                login_ms=_parse_time(login),
+                key_id=key_id,
+                ip=_decode_text(ip[1:]) if ip else None,
+                tokens=[_decode_text(t) for t in tokens.split(_LIST_MARK)[1:]],
+                user_data=_decode_text(data),
+            )
+        except (binascii.Error, UnicodeDecodeError) as exc:
+            raise InvalidTicket("malformed ticket") from exc
