@@ -1,0 +1,354 @@
+"""CookieTicketPolicy through a real aiohttp server and client."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from aiohttp import web
+from aiohttp.typedefs import Handler
+from pytest_aiohttp import AiohttpClient
+
+from aiohttp_guard import (
+    AuthService,
+    CookieTicketPolicy,
+    TicketCodec,
+    get_auth,
+    remember,
+)
+
+from .apps import make_app
+from .conftest import OTHER_SECRET, SECRET, Clock
+from .cookies import raw_set_cookie, set_cookies
+
+
+async def test_login_sets_a_hardened_cookie_and_identifies_later_requests(
+    aiohttp_client: AiohttpClient,
+) -> None:
+    client = await aiohttp_client(make_app(CookieTicketPolicy(SECRET, 3600)))
+    assert await (await client.get("/whoami")).text() == "None"
+    assert (await client.get("/private")).status == 401
+
+    response = await client.get("/login", params={"user": "alice"})
+    cookie = set_cookies(response)["AUTH_TKT"]
+    assert cookie["httponly"] is True
+    assert cookie["samesite"] == "Lax"
+    assert cookie["path"] == "/"
+    assert cookie["max-age"] == "3600"
+    assert not cookie["secure"]
+    header = raw_set_cookie(response, "AUTH_TKT")
+    assert "HttpOnly" in header
+    assert "SameSite=Lax" in header
+
+    assert await (await client.get("/whoami")).text() == "alice"
+    private = await client.get("/private")
+    assert private.status == 200
+    assert await private.text() == "private for alice"
+
+
+async def test_cookie_survives_a_raised_redirect(aiohttp_client: AiohttpClient) -> None:
+    client = await aiohttp_client(make_app(CookieTicketPolicy(SECRET, 60)))
+    response = await client.get(
+        "/login-redirect", params={"user": "bob"}, allow_redirects=False
+    )
+    assert response.status == 302
+    assert "AUTH_TKT" in set_cookies(response)
+    assert await (await client.get("/whoami")).text() == "bob"
+
+
+async def test_logout_deletes_the_cookie_with_the_same_scope_and_flags(
+    aiohttp_client: AiohttpClient,
+) -> None:
+    policy = CookieTicketPolicy(
+        SECRET, 60, cookie_name="sid", path="/", domain="127.0.0.1", samesite="Strict"
+    )
+    client = await aiohttp_client(make_app(policy))
+    await client.get("/login", params={"user": "alice"})
+    assert await (await client.get("/whoami")).text() == "alice"
+
+    response = await client.get("/logout")
+    deleted = set_cookies(response)["sid"]
+    assert deleted.value == ""
+    assert deleted["max-age"] == "0"
+    assert deleted["domain"] == "127.0.0.1"
+    assert deleted["path"] == "/"
+    assert deleted["samesite"] == "Strict"
+    assert deleted["httponly"] is True
+    assert await (await client.get("/whoami")).text() == "None"
+
+
+async def test_identity_follows_remember_and_forget_within_one_request(
+    aiohttp_client: AiohttpClient,
+) -> None:
+    async def switch(request: web.Request) -> web.Response:
+        seen = [await get_auth(request)]
+        await remember(request, "carol")
+        seen.append(await get_auth(request))
+        await AuthService.of(request).forget(request)
+        seen.append(await get_auth(request))
+        return web.Response(text=repr(seen))
+
+    app = make_app(CookieTicketPolicy(SECRET, 60))
+    app.router.add_get("/switch", switch)
+    client = await aiohttp_client(app)
+    await client.get("/login", params={"user": "alice"})
+    assert await (await client.get("/switch")).text() == "['alice', 'carol', None]"
+
+
+def reissuing_app(**options: object) -> tuple[web.Application, Clock]:
+    """max_age 100 s, reissue when under 50 s remain; the codec's clock is ours."""
+    clock = Clock()
+    policy = CookieTicketPolicy(
+        TicketCodec(SECRET, clock=clock),
+        100,
+        reissue_time=50,
+        **options,  # type: ignore[arg-type]
+    )
+    app = make_app(policy)
+
+    async def status(request: web.Request) -> web.StreamResponse:
+        user = await get_auth(request)
+        if request.match_info["code"] == "404":
+            raise web.HTTPNotFound(text=str(user))
+        return web.Response(status=int(request.match_info["code"]), text=str(user))
+
+    async def streamed(request: web.Request) -> web.StreamResponse:
+        await get_auth(request)
+        response = web.StreamResponse()
+        await response.prepare(request)
+        await response.write(b"streamed")
+        return response
+
+    async def identify_then_logout(request: web.Request) -> web.Response:
+        assert await get_auth(request) is not None
+        await AuthService.of(request).forget(request)
+        return web.Response(text="bye")
+
+    app.add_routes(
+        [
+            web.get("/status/{code}", status),
+            web.get("/streamed", streamed),
+            web.get("/identify-then-logout", identify_then_logout),
+        ]
+    )
+    return app, clock
+
+
+async def test_reissue_only_on_success_responses_near_expiry(
+    aiohttp_client: AiohttpClient,
+) -> None:
+    app, clock = reissuing_app()
+    client = await aiohttp_client(app)
+    first = set_cookies(await client.get("/login", params={"user": "alice"}))[
+        "AUTH_TKT"
+    ]
+
+    clock.now += 10  # 90 s left: no reissue yet
+    assert "AUTH_TKT" not in set_cookies(await client.get("/status/200"))
+
+    clock.now += 45  # 45 s left: reissue, but not on a 404 nor a streamed response
+    assert "AUTH_TKT" not in set_cookies(await client.get("/status/404"))
+    streamed = await client.get("/streamed")
+    assert await streamed.text() == "streamed"
+    assert "AUTH_TKT" not in set_cookies(streamed)
+
+    renewed = set_cookies(await client.get("/status/204"))["AUTH_TKT"]
+    codec = TicketCodec(SECRET, clock=clock)
+    old, new = codec.decode(first.value), codec.decode(renewed.value)
+    assert new.expires_ms == old.expires_ms + 55_000
+    assert new.login_ms == old.login_ms
+
+    clock.now += 90  # the first ticket is dead, the reissued one lives
+    assert await (await client.get("/whoami")).text() == "alice"
+
+
+async def test_forget_wins_over_a_pending_reissue(
+    aiohttp_client: AiohttpClient,
+) -> None:
+    app, clock = reissuing_app()
+    client = await aiohttp_client(app)
+    await client.get("/login", params={"user": "alice"})
+    clock.now += 60
+    response = await client.get("/identify-then-logout")
+    assert set_cookies(response)["AUTH_TKT"].value == ""
+    assert await (await client.get("/whoami")).text() == "None"
+
+
+async def test_max_lifetime_is_never_extended_by_reissue(
+    aiohttp_client: AiohttpClient,
+) -> None:
+    app, clock = reissuing_app(max_lifetime=120)
+    client = await aiohttp_client(app)
+    await client.get("/login", params={"user": "alice"})
+    for step in (55, 50):  # keep reissuing: at 55 s and 105 s after login
+        clock.now += step
+        assert await (await client.get("/status/200")).text() == "alice"
+    clock.now += 14.999
+    assert await (await client.get("/whoami")).text() == "alice"
+    clock.now += 0.001  # 120 s after login
+    assert await (await client.get("/whoami")).text() == "None"
+
+
+async def test_ticket_from_an_older_key_is_reissued_with_the_newest(
+    aiohttp_client: AiohttpClient,
+) -> None:
+    old_codec = TicketCodec(OTHER_SECRET)
+    client = await aiohttp_client(
+        make_app(CookieTicketPolicy([SECRET, OTHER_SECRET], 60))
+    )
+    old = old_codec.encode(old_codec.issue("alice", 60))
+    client.session.cookie_jar.update_cookies({"AUTH_TKT": old})
+    response = await client.get("/whoami")
+    assert await response.text() == "alice"
+    renewed = set_cookies(response)["AUTH_TKT"].value
+    assert TicketCodec(SECRET).decode(renewed).user_id == "alice"
+
+
+@pytest.mark.parametrize(
+    "cookie",
+    ["", "garbage", "v1." + "A" * 5000, "v1.x.y", "\u00e9\u00e9", "v1....."],
+)
+async def test_bad_cookies_are_anonymous_never_errors(
+    aiohttp_client: AiohttpClient, cookie: str
+) -> None:
+    client = await aiohttp_client(make_app(CookieTicketPolicy(SECRET, 60)))
+    response = await client.get("/private", headers={"Cookie": f"AUTH_TKT={cookie}"})
+    assert response.status == 401
+
+
+async def test_tampered_and_expired_cookies_are_refused(
+    aiohttp_client: AiohttpClient,
+) -> None:
+    clock = Clock()
+    client = await aiohttp_client(
+        make_app(CookieTicketPolicy(TicketCodec(SECRET, clock=clock), 60))
+    )
+    value = set_cookies(await client.get("/login", params={"user": "alice"}))[
+        "AUTH_TKT"
+    ].value
+    tampered = value.replace(value.split(".")[2], "Ym9i")  # user "bob"
+    client.session.cookie_jar.clear()
+    response = await client.get("/private", headers={"Cookie": f"AUTH_TKT={tampered}"})
+    assert response.status == 401
+    assert (
+        await client.get("/private", headers={"Cookie": f"AUTH_TKT={value}"})
+    ).status == 200
+    clock.now += 60
+    assert (
+        await client.get("/private", headers={"Cookie": f"AUTH_TKT={value}"})
+    ).status == 401
+
+
+def remote_from_header(app: web.Application) -> None:
+    """Stands in for aiohttp-remotes: the peer address comes from a proxy header."""
+
+    @web.middleware
+    async def forwarded(request: web.Request, handler: Handler) -> web.StreamResponse:
+        changes: dict[str, str] = {}
+        if "X-Test-Remote" in request.headers:
+            changes["remote"] = request.headers["X-Test-Remote"]
+        if "X-Test-Scheme" in request.headers:
+            changes["scheme"] = request.headers["X-Test-Scheme"]
+        return await handler(request.clone(**changes) if changes else request)  # type: ignore[arg-type]
+
+    app.middlewares.insert(0, forwarded)
+
+
+@pytest.mark.parametrize(
+    ("login_from", "same_client", "other_client"),
+    [
+        ("192.0.2.7", "192.0.2.7", "192.0.2.8"),
+        ("2001:db8::1", "2001:0db8:0:0::1", "2001:db8::2"),
+        ("::ffff:192.0.2.7", "192.0.2.7", "::ffff:192.0.2.8"),
+    ],
+)
+async def test_include_ip_binds_the_ticket_to_the_client_address(
+    aiohttp_client: AiohttpClient, login_from: str, same_client: str, other_client: str
+) -> None:
+    app = make_app(CookieTicketPolicy(SECRET, 60, include_ip=True))
+    remote_from_header(app)
+    client = await aiohttp_client(app)
+    await client.get(
+        "/login", params={"user": "alice"}, headers={"X-Test-Remote": login_from}
+    )
+    same = await client.get("/whoami", headers={"X-Test-Remote": same_client})
+    assert await same.text() == "alice"
+    other = await client.get("/whoami", headers={"X-Test-Remote": other_client})
+    assert await other.text() == "None"
+
+
+async def test_include_ip_with_the_real_loopback_address(
+    aiohttp_client: AiohttpClient,
+) -> None:
+    client = await aiohttp_client(
+        make_app(CookieTicketPolicy(SECRET, 60, include_ip=True))
+    )
+    response = await client.get("/login", params={"user": "alice"})
+    ticket = TicketCodec(SECRET).decode(
+        set_cookies(response)["AUTH_TKT"].value, ip="127.0.0.1"
+    )
+    assert ticket.ip == "127.0.0.1"
+    assert await (await client.get("/whoami")).text() == "alice"
+
+
+async def test_secure_flag_follows_https_unless_set(
+    aiohttp_client: AiohttpClient,
+) -> None:
+    for secure, scheme, expected in [
+        (None, "https", True),
+        (None, "http", False),
+        (True, "http", True),
+        (False, "https", False),
+    ]:
+        app = make_app(CookieTicketPolicy(SECRET, 60, secure=secure))
+        remote_from_header(app)
+        client = await aiohttp_client(app)
+        response = await client.get(
+            "/login", params={"user": "a"}, headers={"X-Test-Scheme": scheme}
+        )
+        assert bool(set_cookies(response)["AUTH_TKT"]["secure"]) is expected, (
+            secure,
+            scheme,
+        )
+
+
+async def test_remember_on_a_response_already_sent_is_logged_not_crashing(
+    aiohttp_client: AiohttpClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def late_login(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse()
+        await response.prepare(request)
+        await remember(request, "alice")
+        await response.write(b"done")
+        return response
+
+    app = make_app(CookieTicketPolicy(SECRET, 60))
+    app.router.add_get("/late", late_login)
+    client = await aiohttp_client(app)
+    with caplog.at_level(logging.WARNING, logger="aiohttp_guard"):
+        response = await client.get("/late")
+        assert await response.text() == "done"
+    assert "AUTH_TKT" not in set_cookies(response)
+    assert "already sent" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"max_age": 0}, "positive"),
+        ({"max_age": -1}, "negative"),
+        ({"reissue_time": -5}, "reissue_time"),
+        ({"samesite": "lax"}, "samesite"),
+        ({"samesite": "None", "secure": False}, "Secure"),
+    ],
+)
+def test_bad_options_are_refused(options: dict[str, object], message: str) -> None:
+    arguments: dict[str, object] = {"max_age": 60, **options}
+    with pytest.raises(ValueError, match=message):
+        CookieTicketPolicy(SECRET, **arguments)  # type: ignore[arg-type]
+
+
+def test_policy_repr_hides_the_secret() -> None:
+    text = repr(CookieTicketPolicy(SECRET, 60))
+    assert "0123456789" not in text
+    assert "max_age=60" in text
