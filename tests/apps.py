@@ -40,6 +40,23 @@ async def private(request: web.Request) -> web.Response:
     return web.Response(text=f"private for {await get_auth(request)}")
 
 
+class HeaderPolicy(AbstractAuthentication):
+    """A user's own policy: trusts an `X-User` header and counts lookups."""
+
+    def __init__(self) -> None:
+        self.lookups = 0
+
+    async def remember(self, request: web.Request, user_id: str) -> None:
+        raise web.HTTPNotImplemented()
+
+    async def forget(self, request: web.Request) -> None:
+        raise web.HTTPNotImplemented()
+
+    async def get(self, request: web.Request) -> str | None:
+        self.lookups += 1
+        return request.headers.get("X-User")
+
+
 def make_app(
     policy: AbstractAuthentication, **service_options: object
 ) -> web.Application:

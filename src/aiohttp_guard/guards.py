@@ -12,13 +12,14 @@ from __future__ import annotations
 import abc
 import functools
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Generator
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import timedelta
 from typing import Any, Generic, ParamSpec, Protocol, TypeVar, overload
 
 from aiohttp import hdrs, web
 
 from ._durations import seconds
+from ._views import install_view_guard
 from .service import AuthService
 
 __all__ = ["Authenticated", "BaseGuard", "Guard"]
@@ -30,7 +31,6 @@ R = TypeVar("R")
 V = TypeVar("V", bound=web.View)
 
 _HTTP_METHOD_NAMES = frozenset(m.lower() for m in hdrs.METH_ALL)
-_NAMES_ATTR = "__aiohttp_guard_names__"
 
 
 class Guard(Protocol[T_co]):
@@ -64,7 +64,7 @@ class BaseGuard(abc.ABC, Generic[T]):
         if isinstance(target, web.BaseRequest):
             return self.check(target)  # type: ignore[arg-type]
         if isinstance(target, type) and issubclass(target, web.View):
-            _install_view_guard(target, lambda _cls: self)
+            install_view_guard(target, lambda _cls: self)
             return target
         if callable(target):
             return _guarded(self, target)
@@ -81,7 +81,7 @@ class BaseGuard(abc.ABC, Generic[T]):
                 "name it 'guard'"
             )
         if issubclass(owner, web.View):
-            _install_view_guard(owner, lambda cls: getattr(cls, name, None), name)
+            install_view_guard(owner, lambda cls: getattr(cls, name, None), name)
 
 
 def _request_of(args: tuple[Any, ...]) -> web.Request:
@@ -104,28 +104,6 @@ def _guarded(
         return await handler(*args, **kwargs)
 
     return guarded
-
-
-def _install_view_guard(
-    owner: type[web.View],
-    find: Callable[[type[web.View]], Guard[Any] | None],
-    name: str | None = None,
-) -> None:
-    """Make every request dispatched by `owner` (and its subclasses) pass the
-    guard that `find` returns for the view's class before any method runs."""
-    inner = owner.__await__
-    names: frozenset[str] = getattr(inner, _NAMES_ATTR, frozenset())
-    if name is not None and name in names:
-        return  # an inherited wrapper already looks this attribute up by name
-
-    def guarded_await(view: web.View) -> Generator[Any, None, web.StreamResponse]:
-        guard = find(type(view))
-        if guard is not None:
-            yield from guard(view.request).__await__()
-        return (yield from inner(view))
-
-    setattr(guarded_await, _NAMES_ATTR, names if name is None else names | {name})
-    setattr(owner, "__await__", guarded_await)  # noqa: B010 - mypy forbids assigning methods
 
 
 class Authenticated(BaseGuard[str]):

@@ -9,6 +9,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
 from ._compat import request_get, request_key
+from ._views import ensure_view_guard
 from .errors import DefaultErrorHandler, ErrorHandler
 from .policies.base import AbstractAuthentication, Identity
 
@@ -86,11 +87,17 @@ class AuthService:
 
     def _make_middleware(self) -> Middleware:
         policy = self.policy
+        checked_views: set[type] = set()
 
         @web.middleware
         async def auth_middleware(
             request: web.Request, handler: Handler
         ) -> web.StreamResponse:
+            route_handler = request.match_info.handler
+            if isinstance(route_handler, type) and route_handler not in checked_views:
+                if issubclass(route_handler, web.View):
+                    ensure_view_guard(route_handler)
+                checked_views.add(route_handler)
             outer = request_get(request, _STATE)
             request[_STATE] = _RequestState(self)
             try:

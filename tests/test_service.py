@@ -1,0 +1,287 @@
+"""AuthService: installation, lookup, per-request caching and refusals."""
+
+from __future__ import annotations
+
+from urllib.parse import urljoin, urlsplit
+
+import pytest
+from aiohttp import web
+from aiohttp.typedefs import Handler
+from hypothesis import given
+from hypothesis import strategies as st
+from pytest_aiohttp import AiohttpClient
+
+from aiohttp_guard import (
+    Authenticated,
+    AuthService,
+    CookieTicketPolicy,
+    DefaultErrorHandler,
+    get_auth,
+    is_safe_next,
+    remember,
+    safe_next,
+)
+from aiohttp_guard.errors import preferred_format
+
+from .apps import HeaderPolicy, make_app, private
+from .conftest import SECRET
+
+
+async def test_of_finds_the_service_on_the_app_and_names_the_fix_when_missing() -> None:
+    app = web.Application()
+    service = AuthService(CookieTicketPolicy(SECRET, 60))
+    service.setup(app)
+    assert AuthService.of(app) is service
+    assert service.middleware in app.middlewares
+    with pytest.raises(RuntimeError, match="already has an AuthService"):
+        AuthService(CookieTicketPolicy(SECRET, 60)).setup(app)
+    with pytest.raises(RuntimeError, match=r"AuthService\(policy\).setup\(app\)"):
+        AuthService.of(web.Application())
+
+
+def test_constructor_refuses_what_is_not_a_policy() -> None:
+    with pytest.raises(TypeError, match="CookieTicketPolicy"):
+        AuthService("not a policy")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="login_url"):
+        AuthService(
+            HeaderPolicy(), login_url="/login", error_handler=DefaultErrorHandler()
+        )
+
+
+async def test_a_request_without_a_service_gets_a_runtime_error_naming_the_fix(
+    aiohttp_client: AiohttpClient,
+) -> None:
+    async def handler(request: web.Request) -> web.Response:
+        try:
+            await get_auth(request)
+        except RuntimeError as exc:
+            return web.Response(text=str(exc))
+        return web.Response(text="no error")
+
+    app = web.Application()
+    app.router.add_get("/", handler)
+    client = await aiohttp_client(app)
+    assert "setup(app)" in await (await client.get("/")).text()
+
+
+async def test_a_middleware_running_before_the_service_is_told_so(
+    aiohttp_client: AiohttpClient,
+) -> None:
+    @web.middleware
+    async def too_early(request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            await get_auth(request)
+        except RuntimeError as exc:
+            return web.Response(text=str(exc))
+        return await handler(request)
+
+    app = web.Application(middlewares=[too_early])
+    AuthService(HeaderPolicy()).setup(app)
+    client = await aiohttp_client(app)
+    assert "middleware has not run" in await (await client.get("/")).text()
+
+
+async def test_sub_applications_use_the_root_service(
+    aiohttp_client: AiohttpClient,
+) -> None:
+    @Authenticated()
+    async def inner(request: web.Request) -> web.Response:
+        return web.Response(text=str(await get_auth(request)))
+
+    sub = web.Application()
+    sub.router.add_get("/inner", inner)
+    app = web.Application()
+    AuthService(HeaderPolicy()).setup(app)
+    app.add_subapp("/sub", sub)
+    client = await aiohttp_client(app)
+    assert (await client.get("/sub/inner")).status == 401
+    assert (
+        await (await client.get("/sub/inner", headers={"X-User": "alice"})).text()
+        == "alice"
+    )
+
+
+async def test_identity_is_resolved_once_per_request(
+    aiohttp_client: AiohttpClient,
+) -> None:
+    policy = HeaderPolicy()
+
+    @Authenticated()
+    @Authenticated()
+    async def twice(request: web.Request) -> web.Response:
+        service = AuthService.of(request)
+        ids = [await service.identify(request), await get_auth(request)]
+        return web.Response(text=repr(ids))
+
+    app = make_app(policy)
+    app.router.add_get("/twice", twice)
+    client = await aiohttp_client(app)
+    assert (
+        await (await client.get("/twice", headers={"X-User": "al"})).text()
+        == "['al', 'al']"
+    )
+    assert policy.lookups == 1
+    await client.get("/whoami")  # anonymous: the None is cached too
+    await client.get("/private")
+    assert policy.lookups == 3
+
+
+async def test_remember_refuses_non_str_user_ids(aiohttp_client: AiohttpClient) -> None:
+    async def bad(request: web.Request) -> web.Response:
+        with pytest.raises(TypeError, match="str"):
+            await remember(request, 42)  # type: ignore[arg-type]
+        return web.Response(text="checked")
+
+    app = make_app(CookieTicketPolicy(SECRET, 60))
+    app.router.add_get("/bad", bad)
+    client = await aiohttp_client(app)
+    assert await (await client.get("/bad")).text() == "checked"
+
+
+async def test_unauthenticated_answers_carry_the_policy_challenge(
+    aiohttp_client: AiohttpClient,
+) -> None:
+    client = await aiohttp_client(make_app(CookieTicketPolicy(SECRET, 60)))
+    plain = await client.get("/private")
+    assert plain.status == 401
+    assert plain.headers["WWW-Authenticate"].startswith("Cookie ")
+    assert 'cookie-name="AUTH_TKT"' in plain.headers["WWW-Authenticate"]
+
+    as_json = await client.get("/private", headers={"Accept": "application/json"})
+    assert as_json.status == 401
+    assert as_json.content_type == "application/problem+json"
+    assert await as_json.json(content_type=None) == {
+        "type": "about:blank",
+        "title": "Unauthorized",
+        "status": 401,
+        "detail": "Authentication is required.",
+    }
+    assert "WWW-Authenticate" in as_json.headers
+
+
+async def test_custom_policy_without_a_challenge_sends_none(
+    aiohttp_client: AiohttpClient,
+) -> None:
+    client = await aiohttp_client(make_app(HeaderPolicy()))
+    response = await client.get("/private")
+    assert response.status == 401
+    assert "WWW-Authenticate" not in response.headers
+
+
+BROWSER = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+
+
+async def test_browsers_are_sent_to_the_login_page_with_a_safe_next(
+    aiohttp_client: AiohttpClient,
+) -> None:
+    app = make_app(HeaderPolicy(), login_url="/login?theme=dark")
+    app.router.add_post("/private", private)
+    client = await aiohttp_client(app)
+
+    response = await client.get(
+        "/private?tab=2", headers=BROWSER, allow_redirects=False
+    )
+    assert response.status == 302
+    assert response.headers["Location"] == "/login?theme=dark&next=/private?tab%3D2"
+
+    posted = await client.post("/private", headers=BROWSER, allow_redirects=False)
+    assert posted.headers["Location"] == "/login?theme=dark"
+
+    api = await client.get("/private", headers={"Accept": "application/json"})
+    assert api.status == 401
+
+
+async def test_login_view_only_follows_safe_next(aiohttp_client: AiohttpClient) -> None:
+    async def login(request: web.Request) -> web.Response:
+        raise web.HTTPFound(safe_next(request, default="/home"))
+
+    app = web.Application()
+    app.router.add_get("/login", login)
+    client = await aiohttp_client(app)
+    for target, expected in [
+        ("/private?tab=2", "/private?tab=2"),
+        ("//evil.example/", "/home"),
+        ("https://evil.example/", "/home"),
+        ("/\\evil.example", "/home"),
+        ("", "/home"),
+    ]:
+        response = await client.get(
+            "/login", params={"next": target}, allow_redirects=False
+        )
+        assert response.headers["Location"] == expected, target
+
+
+@pytest.mark.parametrize(
+    ("target", "safe"),
+    [
+        ("/", True),
+        ("/a/b?c=d#e", True),
+        ("//evil.example", False),
+        ("/\\evil.example", False),
+        ("/ok\\..\\", False),
+        ("http://evil.example/", False),
+        ("javascript:alert(1)", False),
+        ("/\t/evil.example", False),
+        ("relative/path", False),
+        ("", False),
+    ],
+)
+def test_is_safe_next(target: str, safe: bool) -> None:
+    assert is_safe_next(target) is safe
+
+
+@given(st.text())
+def test_safe_next_targets_never_leave_the_site(target: str) -> None:
+    if is_safe_next(target):
+        resolved = urlsplit(urljoin("https://site.example/base/", target))
+        assert resolved.netloc == "site.example"
+        assert resolved.scheme == "https"
+
+
+@pytest.mark.parametrize(
+    ("accept", "expected"),
+    [
+        ("", None),
+        ("*/*", None),
+        ("text/html", "html"),
+        ("application/json", "json"),
+        ("application/problem+json", "json"),
+        ("text/html;q=0.5, application/json", "json"),
+        ("application/json;q=0.2, text/html;q=0.9", "html"),
+        ("application/json;q=oops", None),
+    ],
+)
+def test_preferred_format(accept: str, expected: str | None) -> None:
+    assert preferred_format(accept) == expected
+
+
+async def test_forbidden_answers(aiohttp_client: AiohttpClient) -> None:
+    async def refuse(request: web.Request) -> web.Response:
+        raise AuthService.of(request).forbidden(request, "edit is denied\nfor you ☹")
+
+    app = make_app(HeaderPolicy())
+    app.router.add_get("/refuse", refuse)
+    client = await aiohttp_client(app)
+    plain = await client.get("/refuse")
+    assert plain.status == 403
+    assert plain.reason == "edit is denied"
+    assert await plain.text() == "edit is denied\nfor you ☹"
+    as_json = await client.get("/refuse", headers={"Accept": "application/json"})
+    body = await as_json.json(content_type="application/problem+json")
+    assert body["status"] == 403
+    assert body["title"] == "Forbidden"
+
+
+async def test_a_custom_error_handler_decides_the_answer(
+    aiohttp_client: AiohttpClient,
+) -> None:
+    class PayWall(DefaultErrorHandler):
+        def unauthenticated(
+            self, request: web.Request, challenge: str | None
+        ) -> web.HTTPException:
+            return web.HTTPPaymentRequired(text=f"who are you? ({challenge})")
+
+    client = await aiohttp_client(make_app(HeaderPolicy(), error_handler=PayWall()))
+    response = await client.get("/private")
+    assert response.status == 402
+    assert await response.text() == "who are you? (None)"
