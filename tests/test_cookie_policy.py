@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
+import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.typedefs import Handler
+from aiohttp_session import SimpleCookieStorage, session_middleware
 from pytest_aiohttp import AiohttpClient
 
 from aiohttp_guard import (
     AuthService,
     CookieTicketPolicy,
+    SessionTicketPolicy,
     TicketCodec,
     get_auth,
     remember,
@@ -352,3 +356,76 @@ def test_policy_repr_hides_the_secret() -> None:
     text = repr(CookieTicketPolicy(SECRET, 60))
     assert "0123456789" not in text
     assert "max_age=60" in text
+
+
+async def test_include_ip_over_a_unix_socket(tmp_path: Path) -> None:
+    """No peer address: tickets bind to "no address" and still work."""
+    app = make_app(CookieTicketPolicy(SECRET, 60, include_ip=True))
+    runner = web.AppRunner(app)
+    await runner.setup()
+    path = str(tmp_path / "guard.sock")
+    await web.UnixSite(runner, path).start()
+    try:
+        async with aiohttp.ClientSession(
+            connector=aiohttp.UnixConnector(path=path),
+            cookie_jar=aiohttp.CookieJar(unsafe=True),
+        ) as session:
+            async with session.get(
+                "http://localhost/login", params={"user": "al"}
+            ) as login:
+                ticket = set_cookies(login)["AUTH_TKT"].value
+            assert TicketCodec(SECRET).decode(ticket, ip="").ip == ""
+            async with session.get(
+                "http://localhost/whoami", headers={"Cookie": f"AUTH_TKT={ticket}"}
+            ) as who:
+                assert await who.text() == "al"
+    finally:
+        await runner.cleanup()
+
+
+async def test_include_ip_with_a_peer_that_is_not_an_address(
+    aiohttp_client: AiohttpClient,
+) -> None:
+    app = make_app(CookieTicketPolicy(SECRET, 60, include_ip=True))
+    remote_from_header(app)
+    client = await aiohttp_client(app)
+    proxy = {"X-Test-Remote": "unknown-peer"}
+    await client.get("/login", params={"user": "al"}, headers=proxy)
+    assert await (await client.get("/whoami", headers=proxy)).text() == "al"
+    assert await (await client.get("/whoami")).text() == "None"
+
+
+async def test_lowering_max_lifetime_applies_to_tickets_already_out(
+    aiohttp_client: AiohttpClient,
+) -> None:
+    clock = Clock()
+    codec = TicketCodec(SECRET, clock=clock)
+    old = codec.encode(codec.issue("alice", 3600))  # issued without a lifetime cap
+    client = await aiohttp_client(
+        make_app(CookieTicketPolicy(codec, 3600, max_lifetime=600))
+    )
+    cookie = {"Cookie": f"AUTH_TKT={old}"}
+    clock.now += 599
+    assert await (await client.get("/whoami", headers=cookie)).text() == "alice"
+    clock.now += 1
+    assert await (await client.get("/whoami", headers=cookie)).text() == "None"
+
+
+@pytest.mark.parametrize("policy_class", [CookieTicketPolicy, SessionTicketPolicy])
+async def test_the_old_get_method_reads_the_user_id(
+    aiohttp_client: AiohttpClient,
+    policy_class: type[CookieTicketPolicy | SessionTicketPolicy],
+) -> None:
+    policy = policy_class(SECRET, 60)
+
+    async def via_get(request: web.Request) -> web.Response:
+        return web.Response(text=str(await policy.get(request)))
+
+    app = make_app(policy)
+    app.middlewares.insert(0, session_middleware(SimpleCookieStorage()))
+    app.router.add_get("/get", via_get)
+    client = await aiohttp_client(app)
+    assert await (await client.get("/get")).text() == "None"
+    await client.get("/login", params={"user": "dora"})
+    assert await (await client.get("/get")).text() == "dora"
+    assert repr(policy) in repr(AuthService(policy))

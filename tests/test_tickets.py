@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hmac
 import string
 
 import pytest
@@ -203,3 +205,44 @@ def test_encode_refuses_a_key_not_in_the_ring() -> None:
 def test_issue_refuses_a_non_str_user_id() -> None:
     with pytest.raises(TypeError, match="str"):
         TicketCodec(SECRET).issue(42, 60)  # type: ignore[arg-type]
+
+
+def sign(body: str, secret: bytes = SECRET) -> str:
+    """Sign arbitrary text as the codec would: what a holder of the key can do."""
+    mac = hmac.digest(secret, body.encode("ascii"), "sha256")
+    return body + "." + base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+
+
+@given(
+    fields=st.lists(
+        st.text(alphabet=sorted(COOKIE_SAFE - {"."}), max_size=12),
+        min_size=7,
+        max_size=7,
+    )
+)
+def test_correctly_signed_garbage_is_rejected_not_crashing(fields: list[str]) -> None:
+    codec = TicketCodec(SECRET)
+    text = sign(".".join(["v1", codec.signing_key_id, *fields]))
+    try:
+        ticket = codec.decode(text)
+    except InvalidTicket:
+        return
+    assert isinstance(ticket.user_id, str)
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        (["YQ", "-1", "0", "0", "", "", ""], "malformed time"),
+        (["YQ", "1" * 16, "0", "0", "", "", ""], "malformed time"),
+        (["YQ", "1e3", "0", "0", "", "", ""], "malformed time"),
+        (["_w", "9" * 15, "0", "0", "", "", ""], "malformed ticket"),  # not UTF-8
+        (["Y", "9" * 15, "0", "0", "", "", ""], "malformed ticket"),  # bad padding
+    ],
+)
+def test_signed_but_malformed_fields_are_rejected(
+    fields: list[str], reason: str
+) -> None:
+    codec = TicketCodec(SECRET)
+    with pytest.raises(InvalidTicket, match=reason):
+        codec.decode(sign(".".join(["v1", codec.signing_key_id, *fields])))

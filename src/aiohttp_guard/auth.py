@@ -11,8 +11,8 @@ so old and new code can share one app while it migrates.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import ParamSpec, TypeVar
+from collections.abc import Callable, Coroutine
+from typing import Any, ParamSpec, TypeVar
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
@@ -78,7 +78,9 @@ class _AnyUser(BaseGuard[str]):
 _any_user = _AnyUser()
 
 
-def auth_required(handler: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+def auth_required(
+    handler: Callable[P, Coroutine[Any, Any, R]],
+) -> Callable[P, Coroutine[Any, Any, R]]:
     """Refuse anonymous requests with `HTTPForbidden`, as aiohttp_auth did.
     New code uses `Authenticated()`, which answers 401 or a login redirect."""
     return _any_user(handler)

@@ -58,8 +58,8 @@ class BaseGuard(abc.ABC, Generic[T]):
     def __call__(self, target: type[V], /) -> type[V]: ...
     @overload
     def __call__(
-        self, target: Callable[P, Awaitable[R]], /
-    ) -> Callable[P, Awaitable[R]]: ...
+        self, target: Callable[P, Coroutine[Any, Any, R]], /
+    ) -> Callable[P, Coroutine[Any, Any, R]]: ...
     def __call__(self, target: Any, /) -> Any:
         if isinstance(target, web.BaseRequest):
             return self.check(target)  # type: ignore[arg-type]
@@ -96,8 +96,8 @@ def _request_of(args: tuple[Any, ...]) -> web.Request:
 
 
 def _guarded(
-    guard: BaseGuard[Any], handler: Callable[P, Awaitable[R]]
-) -> Callable[P, Awaitable[R]]:
+    guard: BaseGuard[Any], handler: Callable[P, Coroutine[Any, Any, R]]
+) -> Callable[P, Coroutine[Any, Any, R]]:
     @functools.wraps(handler)
     async def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
         await guard.check(_request_of(args))

@@ -1,0 +1,49 @@
+"""The README's examples work as printed."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from pytest_aiohttp import AiohttpClient
+
+from .readme import readme_module
+
+
+async def test_quickstart_protects_a_route(aiohttp_client: AiohttpClient) -> None:
+    quickstart = readme_module(0)
+    client = await aiohttp_client(quickstart.make_app())
+
+    assert (await client.get("/me")).status == 401
+    for form in (
+        {"username": "alice", "password": "wrong"},
+        {"username": "nobody", "password": ""},
+        {"username": "nobody", "password": "wonderland"},
+    ):
+        assert (await client.post("/login", data=form)).status == 401
+    assert (await client.get("/me")).status == 401
+
+    login = await client.post(
+        "/login", data={"username": "alice", "password": "wonderland"}
+    )
+    assert login.status == 200  # followed the redirect to /me
+    assert login.url.path == "/me"
+    assert await login.text() == "Hello, alice"
+
+
+async def test_migration_example_builds_a_working_app(
+    aiohttp_client: AiohttpClient,
+) -> None:
+    migration = readme_module(1)
+    app: web.Application = migration.app
+
+    async def login(request: web.Request) -> web.Response:
+        await migration.auth.remember(request, "alice")
+        return web.Response(text="ok")
+
+    async def me(request: web.Request) -> web.Response:
+        return web.Response(text=str(await migration.auth.get_auth(request)))
+
+    app.add_routes([web.get("/login", login), web.get("/me", me)])
+    client = await aiohttp_client(app)
+    assert await (await client.get("/me")).text() == "None"
+    await client.get("/login")
+    assert await (await client.get("/me")).text() == "alice"

@@ -1,0 +1,49 @@
+"""aiohttp_guard.testing logs users' test clients in."""
+
+from __future__ import annotations
+
+import pytest
+from aiohttp import web
+from pytest_aiohttp import AiohttpClient
+
+from aiohttp_guard import CookieTicketPolicy, SessionTicketPolicy, TicketCodec
+from aiohttp_guard.testing import log_in, log_out, ticket_cookie
+
+from .apps import make_app
+from .conftest import SECRET
+
+
+@pytest.mark.parametrize("include_ip", [False, True])
+async def test_log_in_and_out(aiohttp_client: AiohttpClient, include_ip: bool) -> None:
+    client = await aiohttp_client(
+        make_app(CookieTicketPolicy(SECRET, 60, include_ip=include_ip))
+    )
+    assert (await client.get("/private")).status == 401
+    log_in(client, "alice")
+    assert await (await client.get("/private")).text() == "private for alice"
+    log_out(client)
+    assert (await client.get("/private")).status == 401
+
+
+async def test_ticket_cookie_is_accepted_by_the_policy(
+    aiohttp_client: AiohttpClient,
+) -> None:
+    policy = CookieTicketPolicy(SECRET, 60, cookie_name="sid")
+    cookie = ticket_cookie(policy, "bob")
+    assert list(cookie) == ["sid"]
+    assert TicketCodec(SECRET).decode(cookie["sid"]).user_id == "bob"
+    client = await aiohttp_client(make_app(policy))
+    response = await client.get("/whoami", headers={"Cookie": f"sid={cookie['sid']}"})
+    assert await response.text() == "bob"
+
+
+async def test_log_in_explains_other_policies(aiohttp_client: AiohttpClient) -> None:
+    client = await aiohttp_client(make_app(SessionTicketPolicy(SECRET, 60)))
+    with pytest.raises(TypeError, match="login route"):
+        log_in(client, "alice")
+
+
+async def test_log_in_needs_a_service(aiohttp_client: AiohttpClient) -> None:
+    client = await aiohttp_client(web.Application())
+    with pytest.raises(RuntimeError, match="setup"):
+        log_in(client, "alice")
