@@ -6,10 +6,10 @@ import pytest
 from aiohttp import web
 from pytest_aiohttp import AiohttpClient
 
-from aiohttp_guard import CookieTicketPolicy, SessionTicketPolicy, TicketCodec
+from aiohttp_guard import CookieTicketPolicy, SessionTicketPolicy, TicketCodec, auth
 from aiohttp_guard.testing import log_in, log_out, ticket_cookie
 
-from .apps import make_app
+from .apps import make_app, whoami
 from .conftest import SECRET
 
 
@@ -47,3 +47,16 @@ async def test_log_in_needs_a_service(aiohttp_client: AiohttpClient) -> None:
     client = await aiohttp_client(web.Application())
     with pytest.raises(RuntimeError, match="setup"):
         log_in(client, "alice")
+
+
+async def test_log_in_to_an_app_using_the_old_middleware(
+    aiohttp_client: AiohttpClient,
+) -> None:
+    policy = auth.CookieTktAuthentication(SECRET, 60, include_ip=True)
+    app = web.Application(middlewares=[auth.auth_middleware(policy)])
+    app.router.add_get("/whoami", whoami)
+    client = await aiohttp_client(app)
+    log_in(client, "alice", policy=policy)
+    assert await (await client.get("/whoami")).text() == "alice"
+    log_out(client, policy=policy)
+    assert await (await client.get("/whoami")).text() == "None"

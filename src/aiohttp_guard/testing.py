@@ -15,6 +15,7 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 from yarl import URL
 
+from .policies.base import AbstractAuthentication
 from .policies.cookie import CookieTicketPolicy
 from .service import AuthService
 
@@ -35,29 +36,43 @@ def ticket_cookie(
     return {policy.cookie_name: policy.codec.encode(ticket)}
 
 
-def _cookie_policy(client: TestClient[Any, Any]) -> CookieTicketPolicy:
-    policy = AuthService.of(client.app).policy if client.app is not None else None
-    if not isinstance(policy, CookieTicketPolicy):
+def _cookie_policy(
+    client: TestClient[Any, Any], policy: CookieTicketPolicy | None
+) -> CookieTicketPolicy:
+    found: AbstractAuthentication | None
+    if policy is None and client.app is not None:
+        found = AuthService.of(client.app).policy
+    else:
+        found = policy
+    if not isinstance(found, CookieTicketPolicy):
         raise TypeError(
             "log_in sets a CookieTicketPolicy cookie; with another policy, log in "
-            f"through your app's login route (the app's policy is {policy!r})"
+            f"through your app's login route (the app's policy is {found!r})"
         )
-    return policy
+    return found
 
 
-def log_in(client: TestClient[Any, Any], user_id: str) -> None:
+def log_in(
+    client: TestClient[Any, Any],
+    user_id: str,
+    *,
+    policy: CookieTicketPolicy | None = None,
+) -> None:
     """Make `client`'s later requests arrive logged in as `user_id`.
 
-    The client's app must be set up with an `AuthService` over a
-    `CookieTicketPolicy`; the cookie is scoped to the test server's host.
+    The cookie is made for the `CookieTicketPolicy` of the app's `AuthService`,
+    or for `policy` (apps built with `auth.auth_middleware(policy)`); it is
+    scoped to the test server's host.
     """
-    policy = _cookie_policy(client)
+    policy = _cookie_policy(client, policy)
     client.session.cookie_jar.update_cookies(
         ticket_cookie(policy, user_id), response_url=URL(str(client.make_url("/")))
     )
 
 
-def log_out(client: TestClient[Any, Any]) -> None:
+def log_out(
+    client: TestClient[Any, Any], *, policy: CookieTicketPolicy | None = None
+) -> None:
     """Drop `client`'s login cookie."""
-    policy = _cookie_policy(client)
+    policy = _cookie_policy(client, policy)
     client.session.cookie_jar.clear(lambda cookie: cookie.key == policy.cookie_name)
