@@ -285,3 +285,20 @@ async def test_a_custom_error_handler_decides_the_answer(
     response = await client.get("/private")
     assert response.status == 402
     assert await response.text() == "who are you? (None)"
+
+
+async def test_a_sub_application_may_have_a_service_of_its_own(
+    aiohttp_client: AiohttpClient,
+) -> None:
+    admin = make_app(CookieTicketPolicy(SECRET, 60, cookie_name="ADMIN"))
+    app = make_app(CookieTicketPolicy(SECRET, 60, cookie_name="SITE"))
+    app.add_subapp("/admin", admin)
+    client = await aiohttp_client(app)
+
+    await client.get("/admin/login", params={"user": "root"})
+    assert await (await client.get("/admin/whoami")).text() == "root"
+    assert await (await client.get("/whoami")).text() == "None"
+    await client.get("/login", params={"user": "alice"})
+    assert await (await client.get("/whoami")).text() == "alice"
+    assert await (await client.get("/admin/whoami")).text() == "root"
+    assert {cookie.key for cookie in client.session.cookie_jar} == {"ADMIN", "SITE"}
