@@ -10,6 +10,7 @@ from aiohttp.typedefs import Handler
 from hypothesis import given
 from hypothesis import strategies as st
 from pytest_aiohttp import AiohttpClient
+from yarl import URL
 
 from aiohttp_guard import (
     Authenticated,
@@ -176,6 +177,7 @@ async def test_browsers_are_sent_to_the_login_page_with_a_safe_next(
 ) -> None:
     app = make_app(HeaderPolicy(), login_url="/login?theme=dark")
     app.router.add_post("/private", private)
+    app.router.add_get("/files/{name:.*}", private)
     client = await aiohttp_client(app)
 
     response = await client.get(
@@ -183,6 +185,12 @@ async def test_browsers_are_sent_to_the_login_page_with_a_safe_next(
     )
     assert response.status == 302
     assert response.headers["Location"] == "/login?theme=dark&next=/private?tab%3D2"
+
+    app_path = await client.get(
+        "/files/a%20b/%2F%2Fevil", headers=BROWSER, allow_redirects=False
+    )
+    location = URL(app_path.headers["Location"])
+    assert location.query["next"] == "/files/a%20b/%2F%2Fevil"  # still one path here
 
     posted = await client.post("/private", headers=BROWSER, allow_redirects=False)
     assert posted.headers["Location"] == "/login?theme=dark"

@@ -108,7 +108,7 @@ class DefaultErrorHandler:
     @staticmethod
     def _login_location(request: web.Request, login_url: str) -> str:
         url = URL(login_url)
-        here = request.rel_url.path_qs
+        here = request.rel_url.raw_path_qs
         if request.method in (hdrs.METH_GET, hdrs.METH_HEAD) and is_safe_next(here):
             url = url.update_query(next=here)
         return str(url)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 import ipaddress
 import logging
 from collections.abc import Sequence
@@ -73,6 +74,14 @@ class TicketPolicyBase(AbstractAuthentication):
             f"reissue_time={self.reissue_time}, include_ip={self.include_ip}, "
             f"cookie_name={self.cookie_name!r}, codec={self.codec!r})"
         )
+
+    @abc.abstractmethod
+    async def identify(self, request: web.Request) -> Identity | None:
+        """The identity in the request's ticket; subclasses say where it is."""
+
+    async def get(self, request: web.Request) -> str | None:
+        identity = await self.identify(request)
+        return None if identity is None else identity.user_id
 
     def bound_ip(self, request: web.BaseRequest) -> str | None:
         """The address a ticket of this request is bound to, if the policy binds."""

@@ -97,10 +97,6 @@ class CookieTicketPolicy(TicketPolicyBase):
             self._state(request).renew = ticket
         return self.identity_of(ticket)
 
-    async def get(self, request: web.Request) -> str | None:
-        identity = await self.identify(request)
-        return None if identity is None else identity.user_id
-
     async def remember(self, request: web.Request, user_id: str) -> None:
         state = self._state(request)
         state.written, state.ticket, state.renew = (

@@ -55,10 +55,6 @@ class SessionTicketPolicy(TicketPolicyBase):
             request[self._renew_key] = ticket
         return self.identity_of(ticket)
 
-    async def get(self, request: web.Request) -> str | None:
-        identity = await self.identify(request)
-        return None if identity is None else identity.user_id
-
     async def remember(self, request: web.Request, user_id: str) -> None:
         old = await get_session(request)
         previous = old.get(self.cookie_name)
