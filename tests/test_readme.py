@@ -5,6 +5,9 @@ from __future__ import annotations
 from aiohttp import web
 from pytest_aiohttp import AiohttpClient
 
+from aiohttp_guard import AuthService
+from aiohttp_guard.testing import log_in
+
 from .readme import readme_module
 
 
@@ -32,7 +35,7 @@ async def test_quickstart_protects_a_route(aiohttp_client: AiohttpClient) -> Non
 async def test_migration_example_builds_a_working_app(
     aiohttp_client: AiohttpClient,
 ) -> None:
-    migration = readme_module(1)
+    migration = readme_module(2)
     app: web.Application = migration.app
 
     async def login(request: web.Request) -> web.Response:
@@ -47,3 +50,28 @@ async def test_migration_example_builds_a_working_app(
     assert await (await client.get("/me")).text() == "None"
     await client.get("/login")
     assert await (await client.get("/me")).text() == "alice"
+
+
+async def test_permissions_example(aiohttp_client: AiohttpClient) -> None:
+    example = readme_module(1)
+    app: web.Application = example.make_app()
+    client = await aiohttp_client(app)
+
+    async def status(method: str, path: str, user: str | None = None) -> int:
+        client.session.cookie_jar.clear()
+        if user is not None:
+            log_in(client, user)
+        return (await client.request(method, path)).status
+
+    assert await status("GET", "/") == 200
+    assert await status("GET", "/settings") == 401
+    assert await status("GET", "/settings", "carol") == 200
+    assert await status("GET", "/article") == 200
+    assert await status("GET", "/article", "mallory") == 200  # view came first
+    assert await status("POST", "/article") == 401
+    assert await status("POST", "/article", "carol") == 403
+    assert await status("POST", "/article", "mallory") == 403
+    assert await status("POST", "/article", "alice") == 200
+    assert await status("POST", "/article", "bob") == 200
+    report = {str(r) for r in AuthService.of(app).routes_report(app)}
+    assert "GET /settings -> Authenticated() (default)" in report

@@ -1,13 +1,27 @@
 """Authentication and authorization for aiohttp servers.
 
-One `AuthService` per app owns the authentication policy; guards such as
-`Authenticated()` protect handlers and views. The functional API of the old
-aiohttp_auth package lives on in `aiohttp_guard.auth`.
+One `AuthService` per app owns the authentication policy and the group
+resolver; guards such as `Authenticated()` and `Requires("edit", acl)` protect
+handlers and views. The functional API of the old aiohttp_auth package lives
+on in `aiohttp_guard.auth` and `aiohttp_guard.acl`.
 """
 
+from . import acl, auth
+from ._acl import ACE, ACL, ALL_PERMISSIONS, Decision, EntryTuple
+from ._routes import RouteGuard
 from .auth import forget, get_auth, remember
+from .contexts import Context
 from .errors import DefaultErrorHandler, ErrorHandler
-from .guards import Authenticated, BaseGuard, Guard
+from .guards import AllOf, AnyOf, Authenticated, BaseGuard, Guard, Public, Requires
+from .permissions import (
+    Allow,
+    AuthenticatedUser,
+    Deny,
+    Everyone,
+    Group,
+    Permission,
+    User,
+)
 from .policies import (
     AbstractAuthentication,
     CookieTicketPolicy,
@@ -15,23 +29,45 @@ from .policies import (
     SessionTicketPolicy,
 )
 from .redirects import is_safe_next, safe_next
-from .service import AuthService
+from .service import AuthService, GroupResolver, Groups
 from .tickets import InvalidTicket, Ticket, TicketCodec
 
 __all__ = [
+    "ACE",
+    "ACL",
+    "ALL_PERMISSIONS",
     "AbstractAuthentication",
+    "AllOf",
+    "Allow",
+    "AnyOf",
     "AuthService",
     "Authenticated",
+    "AuthenticatedUser",
     "BaseGuard",
+    "Context",
     "CookieTicketPolicy",
+    "Decision",
     "DefaultErrorHandler",
+    "Deny",
+    "EntryTuple",
     "ErrorHandler",
+    "Everyone",
+    "Group",
+    "GroupResolver",
+    "Groups",
     "Guard",
     "Identity",
     "InvalidTicket",
+    "Permission",
+    "Public",
+    "Requires",
+    "RouteGuard",
     "SessionTicketPolicy",
     "Ticket",
     "TicketCodec",
+    "User",
+    "acl",
+    "auth",
     "forget",
     "get_auth",
     "is_safe_next",

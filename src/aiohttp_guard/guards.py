@@ -11,21 +11,37 @@ from __future__ import annotations
 
 import abc
 import functools
+import logging
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Hashable, Sequence
 from datetime import timedelta
 from typing import Any, Generic, ParamSpec, Protocol, TypeVar, overload
 
 from aiohttp import hdrs, web
 
+from ._acl import ACE, ACL, Decision, EntryTuple
 from ._durations import seconds
-from ._views import install_view_guard
+from ._routes import describe
+from ._views import install_view_guard, mark_guarded
+from .contexts import Context, ContextFactory, static_acl
 from .service import AuthService
 
-__all__ = ["Authenticated", "BaseGuard", "Guard"]
+log = logging.getLogger("aiohttp_guard")
+
+__all__ = [
+    "AllOf",
+    "AnyOf",
+    "Authenticated",
+    "BaseGuard",
+    "Guard",
+    "Public",
+    "Requires",
+]
 
 T_co = TypeVar("T_co", covariant=True)
 T = TypeVar("T")
+U = TypeVar("U")
+Perm = TypeVar("Perm", bound=Hashable)
 P = ParamSpec("P")
 R = TypeVar("R")
 V = TypeVar("V", bound=web.View)
@@ -73,6 +89,14 @@ class BaseGuard(abc.ABC, Generic[T]):
             f"not {type(target).__name__}"
         )
 
+    def __or__(self, other: Guard[U]) -> AnyOf[T | U]:
+        """`a | b`: either guard suffices."""
+        return AnyOf(self, other)
+
+    def __and__(self, other: Guard[U]) -> AllOf:
+        """`a & b`: both guards must pass."""
+        return AllOf(self, other)
+
     def __set_name__(self, owner: type, name: str) -> None:
         if name.lower() in _HTTP_METHOD_NAMES:
             raise TypeError(
@@ -103,6 +127,7 @@ def _guarded(
         await guard.check(_request_of(args))
         return await handler(*args, **kwargs)
 
+    mark_guarded(guarded, guard)
     return guarded
 
 
@@ -139,3 +164,111 @@ class Authenticated(BaseGuard[str]):
             if login is None or time.time() * 1000 - login > self._fresh_ms:
                 raise service.unauthenticated(request)
         return identity.user_id
+
+
+class Requires(BaseGuard[Decision[Perm]], Generic[Perm]):
+    """Lets through requests that have `permission` in `context`, proving the
+    `Decision`. Refused anonymous requests get the unauthenticated answer
+    (they may gain the permission by logging in), others a 403.
+
+    `context` is an `ACL`, a sequence of entries (compiled once, here) or a
+    callable taking the request and returning either, sync or async.
+    """
+
+    __slots__ = ("_acl", "_context", "permission")
+
+    # Overloads, not one union, so that mypy infers the permission type from
+    # the context and checks the permission against it.
+    @overload
+    def __init__(self, permission: Perm, context: ACL[Perm]) -> None: ...
+    @overload
+    def __init__(self, permission: Perm, context: ContextFactory[Perm]) -> None: ...
+    @overload
+    def __init__(
+        self, permission: Perm, context: Sequence[ACE[Perm] | EntryTuple[Perm]]
+    ) -> None: ...
+    def __init__(self, permission: Perm, context: Context[Perm]) -> None:
+        self.permission = permission
+        self._context = context
+        self._acl = static_acl(context)
+
+    def __repr__(self) -> str:
+        return f"Requires({self.permission!r}, ...)"
+
+    async def check(self, request: web.Request) -> Decision[Perm]:
+        service = AuthService.of(request)
+        context = self._context if self._acl is None else self._acl
+        decision = await service.permits(request, self.permission, context)
+        if decision:
+            return decision
+        log.debug("%s %s: %s", request.method, request.path, decision)
+        if await service.identify(request) is None:
+            raise service.unauthenticated(request)
+        raise service.forbidden(request, f"{self.permission!r} is not permitted")
+
+
+class Public(BaseGuard[None]):
+    """Marks a handler or view as open to everyone, so the service's `default`
+    guard leaves it alone (and the routes report says so)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "Public()"
+
+    async def check(self, request: web.Request) -> None:
+        return None
+
+
+class AnyOf(BaseGuard[T]):
+    """Passes when any of `guards` passes, proving what the first passing one
+    proved; when all refuse, the first refusal is raised. Also `a | b`."""
+
+    __slots__ = ("guards",)
+
+    def __init__(self, *guards: Guard[T]) -> None:
+        if not guards:
+            raise ValueError("AnyOf needs at least one guard")
+        flat: list[Guard[T]] = []
+        for guard in guards:
+            flat.extend(guard.guards if isinstance(guard, AnyOf) else (guard,))
+        self.guards: tuple[Guard[T], ...] = tuple(flat)
+
+    def __repr__(self) -> str:
+        return " | ".join(map(describe, self.guards))
+
+    async def check(self, request: web.Request) -> T:
+        first, *others = self.guards
+        try:
+            return await first(request)
+        except web.HTTPException as exc:
+            refusal = exc
+        for guard in others:
+            try:
+                return await guard(request)
+            except web.HTTPException:
+                continue
+        raise refusal
+
+
+class AllOf(BaseGuard[tuple[Any, ...]]):
+    """Passes when every one of `guards` passes, in order, proving the tuple of
+    what each proved; the first refusal is raised. Also `a & b`."""
+
+    __slots__ = ("guards",)
+
+    def __init__(self, *guards: Guard[Any]) -> None:
+        if not guards:
+            raise ValueError("AllOf needs at least one guard")
+        flat: list[Guard[Any]] = []
+        for guard in guards:
+            flat.extend(guard.guards if isinstance(guard, AllOf) else (guard,))
+        self.guards: tuple[Guard[Any], ...] = tuple(flat)
+
+    def __repr__(self) -> str:
+        return " & ".join(
+            f"({g!r})" if isinstance(g, AnyOf) else describe(g) for g in self.guards
+        )
+
+    async def check(self, request: web.Request) -> tuple[Any, ...]:
+        return tuple([await guard(request) for guard in self.guards])

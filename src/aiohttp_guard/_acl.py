@@ -1,0 +1,256 @@
+"""Access control lists with Pyramid's semantics, compiled for speed.
+
+An `ACL` is an ordered list of entries `(action, principal, permissions)`. For
+a request's principals and a permission, the first entry whose principal is
+one of them and whose permissions contain the permission decides: `Allow` or
+`Deny`. No match denies. The list is compiled once into a per-principal index,
+so a check costs a dictionary look-up per principal, however long the list.
+
+The public home of these names is `aiohttp_guard.acl` (and the package
+itself); this module holds them so that the service can use them without
+importing the aiohttp_auth functions that `acl` also offers.
+"""
+
+from __future__ import annotations
+
+import enum
+import warnings
+from collections.abc import Collection, Hashable, Iterable, Iterator
+from typing import Any, Final, Generic, Literal, TypeAlias, TypeVar
+
+import attrs
+
+from .permissions import Permission
+
+__all__ = [
+    "ACE",
+    "ACL",
+    "ALL_PERMISSIONS",
+    "AllPermissions",
+    "Decision",
+    "EntryTuple",
+]
+
+P = TypeVar("P", bound=Hashable)
+
+
+class AllPermissions(enum.Enum):
+    """The type of `ALL_PERMISSIONS`, an entry's permissions meaning "any"."""
+
+    ALL_PERMISSIONS = "ALL_PERMISSIONS"
+
+    def __repr__(self) -> str:
+        return "ALL_PERMISSIONS"
+
+
+#: Use as an entry's permissions to match every permission, e.g. a final
+#: `(Deny, Everyone, ALL_PERMISSIONS)` or an administrators' `Allow`.
+ALL_PERMISSIONS: Final = AllPermissions.ALL_PERMISSIONS
+
+AllPermissionsType: TypeAlias = Literal[AllPermissions.ALL_PERMISSIONS]
+
+#: The documented tuple form of an entry: `(Allow, "editors", ("view", "edit"))`.
+EntryTuple: TypeAlias = tuple[
+    Permission, Hashable, P | Iterable[P] | AllPermissionsType
+]
+
+_NO_MATCH: Final = 1 << 62
+
+
+def _permission_set(value: object) -> frozenset[Any] | AllPermissionsType:
+    """One permission, or a collection of them; a `str` is always one."""
+    if value is ALL_PERMISSIONS:
+        return ALL_PERMISSIONS
+    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+        hash(value)
+        return frozenset((value,))
+    members = frozenset(value)
+    return ALL_PERMISSIONS if ALL_PERMISSIONS in members else members
+
+
+def _show(permissions: frozenset[P] | AllPermissionsType) -> str:
+    if permissions is ALL_PERMISSIONS:
+        return "ALL_PERMISSIONS"
+    return "{" + ", ".join(sorted(map(repr, permissions))) + "}"
+
+
+@attrs.frozen(init=False)
+class ACE(Generic[P]):
+    """One entry of an ACL: `ACE(Allow, "editors", {"view", "edit"})`.
+
+    `permissions` takes one permission or an iterable of them (a `str` is one
+    permission, never its characters), or `ALL_PERMISSIONS`.
+    """
+
+    action: Permission
+    principal: Hashable
+    permissions: frozenset[P] | AllPermissionsType
+
+    def __init__(
+        self,
+        action: Permission,
+        principal: Hashable,
+        permissions: P | Iterable[P] | AllPermissionsType,
+    ) -> None:
+        if not isinstance(action, Permission):
+            raise TypeError(
+                f"an ACL entry's action must be Allow or Deny, not {action!r}"
+            )
+        try:
+            hash(principal)
+        except TypeError:
+            raise TypeError(
+                f"an ACL entry's principal must be hashable, not {principal!r}"
+            ) from None
+        try:
+            converted: frozenset[P] | AllPermissionsType = _permission_set(permissions)
+        except TypeError:
+            raise TypeError(
+                f"an ACL entry's permissions must be hashable, not {permissions!r}"
+            ) from None
+        self.__attrs_init__(action, principal, converted)
+
+    def __repr__(self) -> str:
+        return f"ACE({self.action!r}, {self.principal!r}, {_show(self.permissions)})"
+
+    def covers(self, permission: P) -> bool:
+        """Whether this entry speaks about `permission`."""
+        return self.permissions is ALL_PERMISSIONS or permission in self.permissions
+
+
+def _entry(index: int, entry: object) -> ACE[P]:
+    if isinstance(entry, ACE):
+        return entry
+    if isinstance(entry, str | bytes) or not isinstance(entry, tuple | list):
+        raise TypeError(
+            f"ACL entry {index} must be an ACE or an (action, principal, "
+            f"permissions) tuple, not {type(entry).__name__}"
+        )
+    if len(entry) != 3:
+        raise ValueError(
+            f"ACL entry {index} has {len(entry)} items; expected "
+            "(action, principal, permissions)"
+        )
+    try:
+        return ACE(*entry)
+    except TypeError as exc:
+        raise TypeError(f"ACL entry {index}: {exc}") from None
+
+
+@attrs.frozen
+class Decision(Generic[P]):
+    """The answer of an ACL: truthy when allowed, and says why.
+
+    `entry` and `index` name the entry that decided (None when none matched);
+    `principals` is what was checked (None when the group resolver denied the
+    user everything).
+    """
+
+    allowed: bool
+    permission: P
+    principals: frozenset[Hashable] | None
+    entry: ACE[P] | None = None
+    index: int | None = None
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+    def __str__(self) -> str:
+        verdict = "allowed" if self.allowed else "denied"
+        if self.principals is None:
+            return f"denied {self.permission!r}: this user is denied everything"
+        principals = "{" + ", ".join(sorted(map(repr, self.principals))) + "}"
+        if self.entry is None:
+            return f"denied {self.permission!r}: no entry matches {principals}"
+        return (
+            f"{verdict} {self.permission!r} by entry {self.index} "
+            f"{self.entry!r} for {principals}"
+        )
+
+
+class ACL(Generic[P]):
+    """An ordered, immutable access control list, compiled on construction.
+
+    Build it from `ACE`s or the documented tuples; a malformed entry is an
+    error naming its index, and an entry that can never match (an earlier entry
+    for the same principal decides all its permissions) is a `UserWarning`.
+    """
+
+    __slots__ = ("_index", "entries")
+
+    def __init__(self, entries: Iterable[ACE[P] | EntryTuple[P]]) -> None:
+        self.entries: tuple[ACE[P], ...] = tuple(
+            _entry(i, e) for i, e in enumerate(entries)
+        )
+        # principal -> (permission -> index of the deciding entry, index of the
+        # first ALL_PERMISSIONS entry). Each permission index already accounts
+        # for an earlier ALL_PERMISSIONS entry, so one get() answers.
+        index: dict[Hashable, tuple[dict[P, int], int]] = {}
+        for i, ace in enumerate(self.entries):
+            by_permission, all_index = index.get(ace.principal, ({}, _NO_MATCH))
+            if all_index < i:
+                self._warn_unreachable(i, ace)
+                continue
+            if ace.permissions is ALL_PERMISSIONS:
+                index[ace.principal] = (by_permission, i)
+                continue
+            fresh = [p for p in ace.permissions if p not in by_permission]
+            if not fresh:
+                self._warn_unreachable(i, ace)
+            for permission in fresh:
+                by_permission[permission] = i
+            index[ace.principal] = (by_permission, all_index)
+        self._index = index
+
+    def _warn_unreachable(self, i: int, ace: ACE[P]) -> None:
+        reason = (
+            "it names no permission"
+            if ace.permissions == frozenset()
+            else f"earlier entries for {ace.principal!r} decide all its permissions"
+        )
+        warnings.warn(
+            f"ACL entry {i} {ace!r} can never match: {reason}",
+            UserWarning,
+            stacklevel=3,
+        )
+
+    def __iter__(self) -> Iterator[ACE[P]]:
+        return iter(self.entries)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __repr__(self) -> str:
+        return f"ACL({list(self.entries)!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ACL) and self.entries == other.entries
+
+    def __hash__(self) -> int:
+        return hash(self.entries)
+
+    def permits(
+        self, principals: Collection[Hashable] | None, permission: P
+    ) -> Decision[P]:
+        """Decide `permission` for `principals` (None: deny everything)."""
+        if principals is None:
+            return Decision(False, permission, None)
+        if not isinstance(principals, frozenset):
+            principals = frozenset(principals)
+        index = self._index
+        best = _NO_MATCH
+        if len(principals) <= len(index):
+            for principal in principals:
+                slot = index.get(principal)
+                if slot is not None:
+                    best = min(best, slot[0].get(permission, slot[1]))
+        else:
+            for principal, slot in index.items():
+                if principal in principals:
+                    best = min(best, slot[0].get(permission, slot[1]))
+        if best == _NO_MATCH:
+            return Decision(False, permission, principals)
+        entry = self.entries[best]
+        return Decision(
+            entry.action is Permission.Allow, permission, principals, entry, best
+        )

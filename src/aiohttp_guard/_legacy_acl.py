@@ -1,0 +1,125 @@
+"""aiohttp_auth's `acl` functions, kept working on the new service.
+
+Exposed as `aiohttp_guard.acl`. The differences from the new API are the
+documented old behaviours: the principal set holds the bare user id (not
+`User(user_id)`), refusals are a plain `HTTPForbidden`, and a context may be a
+zero-argument callable.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable, Coroutine, Hashable, Iterable, Sequence
+from typing import Any, Final, ParamSpec, TypeAlias, TypeVar
+
+from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
+
+from ._acl import ACL
+from ._compat import request_get, request_key
+from .guards import BaseGuard
+from .permissions import AuthenticatedUser, Everyone
+from .service import AuthService, Groups
+
+__all__ = ["acl_middleware", "acl_required", "get_permitted", "get_user_groups"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+#: The old group callback: `async def callback(user_id) -> groups or None`.
+GroupCallback: TypeAlias = Callable[[str | None], Groups | Awaitable[Groups]]
+#: An old context: a sequence of entries, or a zero-argument callable giving one.
+LegacyContext: TypeAlias = Sequence[Any] | Callable[[], Sequence[Any]]
+
+_CALLBACK: Final = request_key("acl.callback", object)
+_GROUPS: Final = request_key("acl.groups", tuple)
+
+
+def acl_middleware(callback: GroupCallback) -> Middleware:
+    """A middleware that makes `callback` the request's group callback; list it
+    after `auth.auth_middleware(policy)`."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        request[_CALLBACK] = callback
+        return await handler(request)
+
+    return middleware
+
+
+async def get_user_groups(request: web.Request) -> frozenset[Hashable] | None:
+    """The request's groups as aiohttp_auth computed them: the callback's groups
+    plus `Everyone`, and `AuthenticatedUser` and the bare user id when logged
+    in; None when the callback returns None. Without `acl_middleware`, the
+    service's `groups` resolver stands in for the callback."""
+    cached = request_get(request, _GROUPS)
+    if cached is not None:
+        result: frozenset[Hashable] | None = cached[0]
+        return result
+    service = AuthService.of(request)
+    user_id = await service.identify(request)
+    callback = request_get(request, _CALLBACK)
+    if callback is None:
+        groups = await service.resolve_groups(user_id)
+    else:
+        groups = callback(user_id)  # type: ignore[operator]
+        if inspect.isawaitable(groups):
+            groups = await groups
+    principals = _principals(groups, user_id)
+    request[_GROUPS] = (principals,)
+    return principals
+
+
+def _principals(
+    groups: Iterable[Hashable] | None, user_id: str | None
+) -> frozenset[Hashable] | None:
+    if groups is None:
+        return None
+    if isinstance(groups, str | bytes):
+        raise TypeError(
+            f"the group callback returned {groups!r}: return a tuple of groups"
+        )
+    if user_id is None:
+        return frozenset((*groups, Everyone))
+    return frozenset((*groups, Everyone, AuthenticatedUser, user_id))
+
+
+def _acl_of(context: LegacyContext) -> ACL[Any]:
+    value = context() if callable(context) and not isinstance(context, ACL) else context
+    return value if isinstance(value, ACL) else ACL(value)
+
+
+async def get_permitted(
+    request: web.Request, permission: Hashable, context: LegacyContext
+) -> bool:
+    """Whether the request's groups have `permission` in `context`."""
+    return bool(_acl_of(context).permits(await get_user_groups(request), permission))
+
+
+class _LegacyRequires(BaseGuard[None]):
+    """aiohttp_auth's check: the permission, else a plain 403."""
+
+    __slots__ = ("_acl", "_context", "_permission")
+
+    def __init__(self, permission: Hashable, context: LegacyContext) -> None:
+        self._permission = permission
+        self._context = context
+        # A fixed context is compiled once; a callable one on every request.
+        self._acl = None if callable(context) else _acl_of(context)
+
+    def __repr__(self) -> str:
+        return f"acl_required({self._permission!r}, ...)"
+
+    async def check(self, request: web.Request) -> None:
+        acl = self._acl if self._acl is not None else _acl_of(self._context)
+        if not acl.permits(await get_user_groups(request), self._permission):
+            raise web.HTTPForbidden()
+
+
+def acl_required(
+    permission: Hashable, context: LegacyContext
+) -> Callable[
+    [Callable[P, Coroutine[Any, Any, R]]], Callable[P, Coroutine[Any, Any, R]]
+]:
+    """Refuse requests without `permission` in `context` with `HTTPForbidden`."""
+    return _LegacyRequires(permission, context)

@@ -1,0 +1,67 @@
+"""Where a guard finds its ACL: fixed, or computed from the request.
+
+A context is an `ACL`, a plain sequence of entries (compiled once, when the
+guard is made), or a callable taking the request and returning either, sync or
+async, for resources whose ACL depends on the request (the owner of a
+document, say). Return an `ACL` from such callables when it can be reused:
+a plain sequence is compiled again on every call.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable, Hashable, Sequence
+from typing import Any, TypeAlias, TypeVar
+
+from aiohttp import web
+
+from ._acl import ACE, ACL, EntryTuple
+
+__all__ = [
+    "Context",
+    "ContextFactory",
+    "ContextValue",
+    "resolve_context",
+    "static_acl",
+]
+
+P = TypeVar("P", bound=Hashable)
+
+#: What a context gives: an ACL, or entries to compile into one.
+ContextValue: TypeAlias = ACL[P] | Sequence[ACE[P] | EntryTuple[P]]
+#: A context computed from the request, sync or async.
+ContextFactory: TypeAlias = Callable[
+    [web.Request], ContextValue[P] | Awaitable[ContextValue[P]]
+]
+#: Anything a guard accepts as the ACL to check against.
+Context: TypeAlias = ContextValue[P] | ContextFactory[P]
+
+
+def _compiled(value: object) -> ACL[Any]:
+    if isinstance(value, ACL):
+        return value
+    if isinstance(value, str | bytes) or not isinstance(value, Sequence):
+        raise TypeError(
+            "an ACL context must be an ACL, a sequence of entries, or a callable "
+            f"returning one; got {type(value).__name__}"
+        )
+    return ACL(value)
+
+
+def static_acl(context: Context[P]) -> ACL[P] | None:
+    """The compiled ACL of a fixed context; None for a callable one."""
+    if callable(context) and not isinstance(context, ACL):
+        return None
+    return _compiled(context)
+
+
+async def resolve_context(context: Context[P], request: web.Request) -> ACL[P]:
+    """The ACL that `context` gives for `request`."""
+    if isinstance(context, ACL):
+        return context
+    if callable(context):
+        value = context(request)
+        if inspect.isawaitable(value):
+            value = await value
+        return _compiled(value)
+    return _compiled(context)

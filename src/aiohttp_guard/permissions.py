@@ -1,0 +1,61 @@
+"""What an ACL entry does and to whom: actions, built-in groups and users.
+
+The names are aiohttp_auth's (`Permission.Allow`, `Group.Everyone`), so old
+ACLs keep working; `User` is new: a principal for one user that can never be
+mistaken for a group of the same name.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Final
+
+import attrs
+
+__all__ = [
+    "Allow",
+    "AuthenticatedUser",
+    "Deny",
+    "Everyone",
+    "Group",
+    "Permission",
+    "User",
+]
+
+
+class Permission(enum.Enum):
+    """The action of an ACL entry."""
+
+    Allow = "Allow"
+    Deny = "Deny"
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+class Group(enum.Enum):
+    """Groups every request belongs to, added by the service itself."""
+
+    #: Every request, logged in or not.
+    Everyone = "Everyone"
+    #: Every request from a logged-in user.
+    AuthenticatedUser = "AuthenticatedUser"
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+@attrs.frozen(cache_hash=True)
+class User:
+    """The principal of one user: `(Allow, User("alice"), "edit")`."""
+
+    user_id: str
+
+    def __repr__(self) -> str:
+        return f"User({self.user_id!r})"
+
+
+Allow: Final = Permission.Allow
+Deny: Final = Permission.Deny
+Everyone: Final = Group.Everyone
+AuthenticatedUser: Final = Group.AuthenticatedUser

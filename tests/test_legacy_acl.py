@@ -1,0 +1,145 @@
+"""The aiohttp_auth documentation's ACL examples, unchanged."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from typing import Any
+
+import pytest
+from aiohttp import web
+from pytest_aiohttp import AiohttpClient
+
+from aiohttp_guard import AuthService, Everyone, acl, auth
+from aiohttp_guard.permissions import Group, Permission
+
+from . import seed_acl_examples as seed
+from .apps import HeaderPolicy
+
+PAGES = ("/view", "/view_extra", "/edit")
+
+
+async def visible_pages(client: Any) -> set[str]:
+    return {page for page in PAGES if (await client.get(page)).status == 200}
+
+
+async def log_in(client: Any, user: str) -> None:
+    response = await client.post(
+        "/login", data={"username": user, "password": seed.db[user]}
+    )
+    assert response.status == 200
+
+
+@pytest.mark.parametrize(
+    ("context", "user", "pages"),
+    [
+        (seed.context, None, {"/view"}),
+        (seed.context, "user", {"/view", "/view_extra"}),
+        (seed.context, "super_user", {"/view", "/view_extra", "/edit"}),
+        (seed.modified_context, None, {"/view"}),
+        (seed.modified_context, "user", {"/view", "/view_extra"}),
+        (seed.modified_context, "super_user", {"/view", "/edit"}),
+    ],
+    ids=lambda value: repr(value) if not isinstance(value, list) else "ctx",
+)
+async def test_documented_access(
+    aiohttp_client: AiohttpClient,
+    context: Sequence[Any],
+    user: str | None,
+    pages: set[str],
+) -> None:
+    client = await aiohttp_client(seed.init(context))
+    if user is not None:
+        await log_in(client, user)
+    assert await visible_pages(client) == pages
+    refused = await client.get("/edit")
+    assert refused.status == (200 if "/edit" in pages else 403)
+
+
+async def test_zero_argument_callable_contexts(aiohttp_client: AiohttpClient) -> None:
+    client = await aiohttp_client(seed.init(lambda: seed.modified_context))
+    await log_in(client, "super_user")
+    assert await visible_pages(client) == {"/view", "/edit"}
+
+
+async def test_get_user_groups_and_get_permitted(aiohttp_client: AiohttpClient) -> None:
+    async def groups_view(request: web.Request) -> web.Response:
+        groups = await acl.get_user_groups(request)
+        permitted = await acl.get_permitted(request, "edit", seed.context)
+        return web.json_response(
+            {"groups": sorted(map(repr, groups or ())), "edit": permitted}
+        )
+
+    app = seed.init(seed.context)
+    app.router.add_get("/groups", groups_view)
+    client = await aiohttp_client(app)
+    assert await (await client.get("/groups")).json() == {
+        "groups": ["Everyone"],
+        "edit": False,
+    }
+    await log_in(client, "super_user")
+    assert await (await client.get("/groups")).json() == {
+        "groups": ["'edit_group'", "'super_user'", "AuthenticatedUser", "Everyone"],
+        "edit": True,
+    }
+
+
+async def test_a_callback_returning_none_forbids_everything(
+    aiohttp_client: AiohttpClient,
+) -> None:
+    async def callback(user_id: str | None) -> tuple[Hashable, ...] | None:
+        return None if user_id == "blocked" else ()
+
+    @acl.acl_required("view", [(Permission.Allow, Group.Everyone, "view")])
+    async def view(request: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    app = web.Application(
+        middlewares=[auth.auth_middleware(HeaderPolicy()), acl.acl_middleware(callback)]
+    )
+    app.router.add_get("/", view)
+    client = await aiohttp_client(app)
+    assert (await client.get("/")).status == 200
+    assert (await client.get("/", headers={"X-User": "someone"})).status == 200
+    assert (await client.get("/", headers={"X-User": "blocked"})).status == 403
+
+
+async def test_old_api_over_a_new_service_uses_its_resolver(
+    aiohttp_client: AiohttpClient,
+) -> None:
+    def groups(user_id: str | None) -> tuple[str, ...]:
+        return ("staff",) if user_id == "sam" else ()
+
+    @acl.acl_required("manage", [(Permission.Allow, "staff", "manage")])
+    async def manage(request: web.Request) -> web.Response:
+        return web.Response(text=str(await acl.get_user_groups(request) is not None))
+
+    app = web.Application()
+    AuthService(HeaderPolicy(), groups=groups).setup(app)
+    app.router.add_get("/manage", manage)
+    client = await aiohttp_client(app)
+    assert (await client.get("/manage")).status == 403
+    assert (await client.get("/manage", headers={"X-User": "sam"})).status == 200
+
+
+async def test_group_callback_returning_a_string_is_an_error(
+    aiohttp_client: AiohttpClient,
+) -> None:
+    async def view(request: web.Request) -> web.Response:
+        with pytest.raises(TypeError, match="tuple of groups"):
+            await acl.get_user_groups(request)
+        return web.Response(text="checked")
+
+    app = web.Application(
+        middlewares=[
+            auth.auth_middleware(HeaderPolicy()),
+            acl.acl_middleware(lambda _: "admin"),
+        ]
+    )
+    app.router.add_get("/", view)
+    client = await aiohttp_client(app)
+    assert await (await client.get("/")).text() == "checked"
+
+
+def test_legacy_guard_repr() -> None:
+    guard = acl.acl_required("view", [(Permission.Allow, Everyone, "view")])
+    assert repr(guard) == "acl_required('view', ...)"

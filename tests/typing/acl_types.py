@@ -1,0 +1,96 @@
+"""Typing contract of ACLs and Requires (checked by mypy, never run)."""
+
+from __future__ import annotations
+
+import enum
+from typing import Any, Literal, assert_type
+
+from aiohttp import web
+
+from aiohttp_guard import (
+    ACE,
+    ACL,
+    ALL_PERMISSIONS,
+    AllOf,
+    Allow,
+    AnyOf,
+    Authenticated,
+    AuthenticatedUser,
+    Decision,
+    Deny,
+    Everyone,
+    Public,
+    Requires,
+    User,
+)
+
+Perm = Literal["view", "view_extra", "edit"]
+
+
+class Action(enum.Enum):
+    READ = "read"
+    WRITE = "write"
+
+
+literal_acl: ACL[Perm] = ACL(
+    [
+        (Allow, Everyone, ("view",)),
+        (Allow, AuthenticatedUser, "view_extra"),
+        ACE(Allow, "editors", {"view", "view_extra", "edit"}),
+        (Allow, User("alice"), ALL_PERMISSIONS),
+        (Deny, Everyone, ALL_PERMISSIONS),
+    ]
+)
+enum_acl: ACL[Action] = ACL(
+    [
+        ACE(Allow, Everyone, Action.READ),
+        (Allow, "writers", [Action.READ, Action.WRITE]),
+    ]
+)
+
+# Entries that are not entries.
+bad_action: ACL[Perm] = ACL([("Allow", Everyone, "view")])  # type: ignore[list-item]
+bad_permissions: ACL[Perm] = ACL([(Allow, Everyone, 42)])  # type: ignore[list-item]
+typo_entry: ACL[Perm] = ACL([(Allow, Everyone, "veiw")])  # type: ignore[list-item]
+typo_ace: ACL[Perm] = ACL([ACE(Allow, Everyone, "veiw")])  # type: ignore[arg-type]
+wrong_enum: ACL[Action] = ACL([(Allow, Everyone, "read")])  # type: ignore[list-item]
+ACE("Allow", Everyone, "view")  # type: ignore[arg-type]
+
+edit = Requires("edit", literal_acl)
+write = Requires(Action.WRITE, enum_acl)
+Requires("edti", literal_acl)  # type: ignore[misc]
+Requires("read", enum_acl)  # type: ignore[misc]
+
+
+@Requires("edit", literal_acl)
+async def edit_article(request: web.Request, article_id: int = 0) -> web.Response:
+    return web.Response()
+
+
+class ArticleView(web.View):
+    guard = Requires("view", literal_acl) | Authenticated()
+
+    @Requires("edit", literal_acl)
+    async def post(self) -> web.Response:
+        return web.Response()
+
+
+@Public()
+async def home(request: web.Request) -> web.Response:
+    return web.Response()
+
+
+async def uses(request: web.Request) -> None:
+    assert_type(await edit(request), Decision[Perm])
+    assert_type(await write(request), Decision[Action])
+    assert_type(await edit_article(request, 3), web.Response)
+    await edit_article(request, "3")  # type: ignore[arg-type]
+    assert_type(await ArticleView(request).post(), web.Response)
+    assert_type(await home(request), web.Response)
+    assert_type(await AnyOf(Authenticated(), Authenticated())(request), str)
+    assert_type(await (Authenticated() | Public())(request), str | None)
+    assert_type(await AllOf(Authenticated(), edit)(request), tuple[Any, ...])
+    decision = literal_acl.permits({Everyone}, "view")
+    assert_type(decision, Decision[Perm])
+    literal_acl.permits({Everyone}, "delete")  # type: ignore[arg-type]
+    Requires("edit", literal_acl)(42)  # type: ignore[call-overload]
