@@ -229,7 +229,7 @@ async def test_a_context_that_is_not_an_acl_is_a_clear_error(
         return 42
 
     app = make_app(HeaderPolicy())
-    app.router.add_get("/wrong", Requires("edit", wrong)(whoami_handler))  # type: ignore[arg-type]
+    app.router.add_get("/wrong", Requires("edit", wrong)(whoami_handler))
     client = await aiohttp_client(app)
     assert (await client.get("/wrong")).status == 500
 

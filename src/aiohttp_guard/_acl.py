@@ -113,10 +113,6 @@ class ACE(Generic[P]):
     def __repr__(self) -> str:
         return f"ACE({self.action!r}, {self.principal!r}, {_show(self.permissions)})"
 
-    def covers(self, permission: P) -> bool:
-        """Whether this entry speaks about `permission`."""
-        return self.permissions is ALL_PERMISSIONS or permission in self.permissions
-
 
 def _entry(index: int, entry: object) -> ACE[P]:
     if isinstance(entry, ACE):

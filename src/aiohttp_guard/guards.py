@@ -178,19 +178,25 @@ class Requires(BaseGuard[Decision[Perm]], Generic[Perm]):
     __slots__ = ("_acl", "_context", "permission")
 
     # Overloads, not one union, so that mypy infers the permission type from
-    # the context and checks the permission against it.
+    # a fixed context and checks the permission against it. For a callable
+    # context mypy cannot infer it: write `Requires[Perm]("edit", owner_acl)`
+    # to have it checked, or the last overload accepts it unchecked.
     @overload
     def __init__(self, permission: Perm, context: ACL[Perm]) -> None: ...
-    @overload
-    def __init__(self, permission: Perm, context: ContextFactory[Perm]) -> None: ...
     @overload
     def __init__(
         self, permission: Perm, context: Sequence[ACE[Perm] | EntryTuple[Perm]]
     ) -> None: ...
-    def __init__(self, permission: Perm, context: Context[Perm]) -> None:
-        self.permission = permission
-        self._context = context
-        self._acl = static_acl(context)
+    @overload
+    def __init__(self, permission: Perm, context: ContextFactory[Perm]) -> None: ...
+    @overload
+    def __init__(
+        self, permission: Perm, context: Callable[[web.Request], Any]
+    ) -> None: ...
+    def __init__(self, permission: Any, context: Any) -> None:
+        self.permission: Perm = permission
+        self._context: Context[Perm] = context
+        self._acl = static_acl(self._context)
 
     def __repr__(self) -> str:
         return f"Requires({self.permission!r}, ...)"

@@ -249,6 +249,13 @@ class AuthService:
     ) -> Decision[P]: ...
     @overload
     async def permits(
+        self,
+        request: web.Request,
+        permission: P,
+        context: Sequence[ACE[P] | EntryTuple[P]],
+    ) -> Decision[P]: ...
+    @overload
+    async def permits(
         self, request: web.Request, permission: P, context: ContextFactory[P]
     ) -> Decision[P]: ...
     @overload
@@ -256,7 +263,7 @@ class AuthService:
         self,
         request: web.Request,
         permission: P,
-        context: Sequence[ACE[P] | EntryTuple[P]],
+        context: Callable[[web.Request], Any],
     ) -> Decision[P]: ...
     async def permits(
         self, request: web.Request, permission: P, context: Context[P]

@@ -16,8 +16,10 @@ from aiohttp_guard import (
     AnyOf,
     Authenticated,
     AuthenticatedUser,
+    AuthService,
     Decision,
     Deny,
+    EntryTuple,
     Everyone,
     Public,
     Requires,
@@ -56,7 +58,23 @@ typo_ace: ACL[Perm] = ACL([ACE(Allow, Everyone, "veiw")])  # type: ignore[arg-ty
 wrong_enum: ACL[Action] = ACL([(Allow, Everyone, "read")])  # type: ignore[list-item]
 ACE("Allow", Everyone, "view")  # type: ignore[arg-type]
 
+
+async def owner_acl(request: web.Request) -> ACL[Perm]:
+    return literal_acl
+
+
+def owner_entries(request: web.Request) -> list[EntryTuple[Perm]]:
+    return [(Allow, User(request.match_info["owner"]), "edit")]
+
+
 edit = Requires("edit", literal_acl)
+# A callable context: checked when the permission type is given.
+assert_type(Requires[Perm]("edit", owner_acl), Requires[Perm])
+assert_type(Requires[Perm]("edit", owner_entries), Requires[Perm])
+Requires[Perm]("edti", owner_acl)  # type: ignore[call-overload]
+assert_type(Requires("edit", owner_acl), Requires[str])
+Requires("edit", [(Allow, Everyone, "edit")])
+Requires("edit", "not a context")  # type: ignore[arg-type]
 write = Requires(Action.WRITE, enum_acl)
 Requires("edti", literal_acl)  # type: ignore[misc]
 Requires("read", enum_acl)  # type: ignore[misc]
@@ -90,6 +108,9 @@ async def uses(request: web.Request) -> None:
     assert_type(await AnyOf(Authenticated(), Authenticated())(request), str)
     assert_type(await (Authenticated() | Public())(request), str | None)
     assert_type(await AllOf(Authenticated(), edit)(request), tuple[Any, ...])
+    service = AuthService.of(request)
+    assert_type(await service.permits(request, "edit", literal_acl), Decision[Perm])
+    await service.permits(request, "edti", literal_acl)  # type: ignore[misc]
     decision = literal_acl.permits({Everyone}, "view")
     assert_type(decision, Decision[Perm])
     literal_acl.permits({Everyone}, "delete")  # type: ignore[arg-type]
