@@ -233,12 +233,7 @@ class AnyOf(BaseGuard[T]):
     __slots__ = ("guards",)
 
     def __init__(self, *guards: Guard[T]) -> None:
-        if not guards:
-            raise ValueError("AnyOf needs at least one guard")
-        flat: list[Guard[T]] = []
-        for guard in guards:
-            flat.extend(guard.guards if isinstance(guard, AnyOf) else (guard,))
-        self.guards: tuple[Guard[T], ...] = tuple(flat)
+        self.guards: tuple[Guard[T], ...] = _flatten(AnyOf, guards)
 
     def __repr__(self) -> str:
         return " | ".join(map(describe, self.guards))
@@ -264,12 +259,7 @@ class AllOf(BaseGuard[tuple[Any, ...]]):
     __slots__ = ("guards",)
 
     def __init__(self, *guards: Guard[Any]) -> None:
-        if not guards:
-            raise ValueError("AllOf needs at least one guard")
-        flat: list[Guard[Any]] = []
-        for guard in guards:
-            flat.extend(guard.guards if isinstance(guard, AllOf) else (guard,))
-        self.guards: tuple[Guard[Any], ...] = tuple(flat)
+        self.guards: tuple[Guard[Any], ...] = _flatten(AllOf, guards)
 
     def __repr__(self) -> str:
         return " & ".join(
@@ -278,3 +268,15 @@ class AllOf(BaseGuard[tuple[Any, ...]]):
 
     async def check(self, request: web.Request) -> tuple[Any, ...]:
         return tuple([await guard(request) for guard in self.guards])
+
+
+def _flatten(
+    kind: type[AnyOf[Any] | AllOf], guards: tuple[Guard[T], ...]
+) -> tuple[Guard[T], ...]:
+    """`guards` with nested combinations of the same kind spliced in."""
+    if not guards:
+        raise ValueError(f"{kind.__name__} needs at least one guard")
+    flat: list[Guard[T]] = []
+    for guard in guards:
+        flat.extend(guard.guards if isinstance(guard, kind) else (guard,))
+    return tuple(flat)
