@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import uuid
 from collections.abc import Callable
 
 import pytest
@@ -16,7 +17,9 @@ from aiohttp_session import (
     session_middleware,
 )
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
+from aiohttp_session.redis_storage import RedisStorage
 from pytest_aiohttp import AiohttpClient
+from redis.asyncio import Redis
 
 from aiohttp_guard import AuthService, SessionTicketPolicy, TicketCodec
 
@@ -153,3 +156,35 @@ async def test_missing_session_middleware_is_a_clear_error(
         response = await client.get("/whoami")
     assert response.status == 500
     assert "Install aiohttp_session middleware" in caplog.text
+
+
+async def test_sessions_in_redis(
+    aiohttp_client: AiohttpClient, redis_client: Redis, redis_prefix: str
+) -> None:
+    storage = RedisStorage(
+        redis_client,
+        cookie_name="SID",
+        key_factory=lambda: redis_prefix + uuid.uuid4().hex,
+    )
+    client = await aiohttp_client(session_app(SessionTicketPolicy(SECRET, 60), storage))
+
+    await client.get("/put", params={"item": "apple"})
+    before = next(c.value for c in client.session.cookie_jar if c.key == "SID")
+    assert await redis_client.exists(f"SID_{before}")
+
+    login = await client.get(
+        "/login-redirect", params={"user": "alice"}, allow_redirects=False
+    )
+    after = set_cookies(login)["SID"].value
+    assert after != before  # a new session id: a planted id is worthless
+    assert await (await client.get("/whoami")).text() == "alice"
+    assert await (await client.get("/basket")).text() == "apple"
+
+    # Whoever held the old id is not logged in.
+    old = await client.get("/whoami", cookies={"SID": before})
+    assert await old.text() == "None"
+
+    await client.get("/logout")
+    assert await (await client.get("/whoami")).text() == "None"
+    assert (await client.get("/private")).status == 401
+    await redis_client.delete(f"SID_{before}", f"SID_{after}")

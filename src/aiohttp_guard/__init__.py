@@ -24,11 +24,14 @@ from .permissions import (
 )
 from .policies import (
     AbstractAuthentication,
+    BearerTicketPolicy,
     CookieTicketPolicy,
     Identity,
+    PolicyChain,
     SessionTicketPolicy,
 )
 from .redirects import is_safe_next, safe_next
+from .revocation import MemoryRevocationStore, RedisRevocationStore, RevocationStore
 from .service import AuthService, GroupResolver, Groups
 from .tickets import InvalidTicket, Ticket, TicketCodec
 
@@ -44,6 +47,7 @@ __all__ = [
     "Authenticated",
     "AuthenticatedUser",
     "BaseGuard",
+    "BearerTicketPolicy",
     "Context",
     "CookieTicketPolicy",
     "Decision",
@@ -58,9 +62,13 @@ __all__ = [
     "Guard",
     "Identity",
     "InvalidTicket",
+    "MemoryRevocationStore",
     "Permission",
+    "PolicyChain",
     "Public",
+    "RedisRevocationStore",
     "Requires",
+    "RevocationStore",
     "RouteGuard",
     "SessionTicketPolicy",
     "Ticket",

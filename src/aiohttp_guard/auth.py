@@ -48,9 +48,10 @@ def auth_middleware(policy: AbstractAuthentication) -> Middleware:
     return AuthService(policy).middleware
 
 
-async def remember(request: web.Request, user_id: str) -> None:
-    """Log `user_id` in through the request's service."""
-    await AuthService.of(request).remember(request, user_id)
+async def remember(request: web.Request, user_id: str) -> str | None:
+    """Log `user_id` in through the request's service; returns the token to
+    hand out with `BearerTicketPolicy`, else None."""
+    return await AuthService.of(request).remember(request, user_id)
 
 
 async def forget(request: web.Request) -> None:

@@ -36,6 +36,10 @@ class ErrorHandler(Protocol):
         """An identity, but not the permission."""
         ...
 
+    def unavailable(self, request: web.Request) -> web.HTTPException:
+        """Identity cannot be checked now (the revocation store is down)."""
+        ...
+
 
 def preferred_format(accept: str) -> Literal["html", "json"] | None:
     """Whether an `Accept` header prefers HTML or JSON (None: neither asked for)."""
@@ -104,6 +108,13 @@ class DefaultErrorHandler:
         if preferred_format(request.headers.get(hdrs.ACCEPT, "")) == "json":
             return problem(web.HTTPForbidden, reason, {})
         return web.HTTPForbidden(reason=_header_safe(reason), text=reason)
+
+    def unavailable(self, request: web.Request) -> web.HTTPException:
+        detail = "Authentication is temporarily unavailable; try again shortly."
+        headers = {str(hdrs.RETRY_AFTER): "5"}
+        if preferred_format(request.headers.get(hdrs.ACCEPT, "")) == "json":
+            return problem(web.HTTPServiceUnavailable, detail, headers)
+        return web.HTTPServiceUnavailable(headers=headers, text=detail)
 
     @staticmethod
     def _login_location(request: web.Request, login_url: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import time
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Final, TypeAlias, TypeVar, overload
 
@@ -19,7 +20,10 @@ from ._views import ensure_view_guard
 from .contexts import Context, ContextFactory, resolve_context
 from .errors import DefaultErrorHandler, ErrorHandler
 from .permissions import AuthenticatedUser, Everyone, User
+from .policies._ticketing import TicketPolicyBase
 from .policies.base import AbstractAuthentication, Identity
+from .policies.chain import PolicyChain
+from .revocation import MemoryRevocationStore, RevocationStore
 
 if TYPE_CHECKING:
     from .guards import Guard
@@ -56,26 +60,32 @@ _STATE: Final = request_key("state", _RequestState)
 
 
 class AuthService:
-    """Owns the authentication policy, the group resolver and the way refusals
-    are answered.
+    """Owns the authentication policy, the group resolver, the revocation
+    store and the way refusals are answered.
 
     Create one per app and call `setup(app)`; handlers and guards find it with
-    `AuthService.of(request)`. `groups` resolves a user id (None when
-    anonymous) to the user's groups. `default` guards every route that has no
-    guard of its own (`Public()` opens one). `login_url` sends browsers that
-    need to log in there (with a `next` parameter) instead of answering 401;
-    `error_handler` replaces the default answers altogether.
+    `AuthService.of(request)`. `policy` may be a list of policies, tried in
+    order (cookies for browsers, bearer tokens for API clients). `groups`
+    resolves a user id (None when anonymous) to the user's groups.
+    `revocations` keeps `logout_everywhere` times (in memory by default; a
+    `RedisRevocationStore` for several instances). `default` guards every
+    route that has no guard of its own (`Public()` opens one). `login_url`
+    sends browsers that need to log in there (with a `next` parameter) instead
+    of answering 401; `error_handler` replaces the default answers altogether.
     """
 
     def __init__(
         self,
-        policy: AbstractAuthentication,
+        policy: AbstractAuthentication | Sequence[AbstractAuthentication],
         *,
         groups: GroupResolver | None = None,
         default: Guard[Any] | None = None,
+        revocations: RevocationStore | None = None,
         login_url: str | None = None,
         error_handler: ErrorHandler | None = None,
     ) -> None:
+        if isinstance(policy, list | tuple):
+            policy = PolicyChain(policy)
         if not isinstance(policy, AbstractAuthentication):
             raise TypeError(
                 "AuthService needs an authentication policy such as "
@@ -87,9 +97,12 @@ class AuthService:
             )
         if groups is not None and not callable(groups):
             raise TypeError("groups must be a callable taking a user id (or None)")
-        self.policy = policy
+        self.policy: AbstractAuthentication = policy
         self.groups = groups
         self.default = default
+        self.revocations: RevocationStore = revocations or MemoryRevocationStore()
+        self._revocation_ttl = _longest_ticket_life(policy)
+        self._store_down = False
         self.error_handler: ErrorHandler = error_handler or DefaultErrorHandler(
             login_url=login_url
         )
@@ -182,25 +195,74 @@ class AuthService:
     # -- identity ----------------------------------------------------------
 
     async def identity(self, request: web.Request) -> Identity | None:
-        """The request's `Identity`, resolved once per request."""
+        """The request's `Identity`, resolved once per request.
+
+        A ticket revoked by `logout_everywhere` is forgotten (its cookie
+        cleared); when the revocation store cannot be reached, this raises the
+        error handler's 503 rather than trust the ticket.
+        """
         state = _state(request)
         if not state.resolved:
-            state.identity = await self.policy.identify(request)
+            identity = await self.policy.identify(request)
+            if identity is not None and await self._revoked(request, identity):
+                await self.policy.forget(request)
+                identity = None
+            state.identity = identity
             state.resolved = True
         return state.identity
+
+    async def _revoked(self, request: web.Request, identity: Identity) -> bool:
+        try:
+            not_before = await self.revocations.not_before(identity.user_id)
+        except Exception as exc:
+            if not self._store_down:
+                self._store_down = True
+                log.error(
+                    "aiohttp_guard: revocation store %r unreachable, refusing "
+                    "identified requests until it answers: %r",
+                    self.revocations,
+                    exc,
+                )
+            raise self.error_handler.unavailable(request) from exc
+        if self._store_down:
+            self._store_down = False
+            log.warning(
+                "aiohttp_guard: revocation store %r answers again", self.revocations
+            )
+        if not_before is None:
+            return False
+        return identity.issued_ms is None or identity.issued_ms < not_before
+
+    async def logout_everywhere(
+        self, user_id: str, request: web.Request | None = None
+    ) -> None:
+        """Reject every ticket of `user_id` issued before now, on every
+        instance sharing the revocation store; later logins work at once.
+
+        Pass the current `request` when it is the user's own ("log out of all
+        devices", a password change), so that it stops counting as logged in
+        too; call `remember` after this to keep them logged in here.
+        """
+        not_before = int(time.time() * 1000)
+        await self.revocations.revoke(user_id, not_before, self._revocation_ttl)
+        if request is not None:
+            _state(request).invalidate()
 
     async def identify(self, request: web.Request) -> str | None:
         """The request's user id, or None for an anonymous request."""
         identity = await self.identity(request)
         return None if identity is None else identity.user_id
 
-    async def remember(self, request: web.Request, user_id: str) -> None:
-        """Log `user_id` in: the response will carry their ticket."""
+    async def remember(self, request: web.Request, user_id: str) -> str | None:
+        """Log `user_id` in: the response will carry their ticket. Returns
+        the token to hand out when the policy stores nothing on the client
+        (`BearerTicketPolicy`), else None."""
         if not isinstance(user_id, str):
             raise TypeError(f"user_id must be a str, not {type(user_id).__name__}")
         state = _state(request)
-        await self.policy.remember(request, user_id)
+        token = await self.policy.remember(request, user_id)
         state.invalidate()
+        return token
 
     async def forget(self, request: web.Request) -> None:
         """Log the client out: the response will clear their ticket."""
@@ -286,6 +348,19 @@ class AuthService:
 
 
 _SERVICE: Final = web.AppKey("aiohttp_guard.service", AuthService)
+
+#: Margin added to revocation entries' lifetime, for clocks that disagree.
+_REVOCATION_MARGIN: Final = 60.0
+
+
+def _longest_ticket_life(policy: AbstractAuthentication) -> float | None:
+    """How long a ticket issued now can stay valid: revocation entries need to
+    live no longer. None when a policy cannot tell (entries are kept)."""
+    policies = policy.policies if isinstance(policy, PolicyChain) else (policy,)
+    lives = [p.max_age for p in policies if isinstance(p, TicketPolicyBase)]
+    if len(lives) != len(policies):
+        return None
+    return max(lives) + _REVOCATION_MARGIN
 
 
 def _state(request: web.Request) -> _RequestState:

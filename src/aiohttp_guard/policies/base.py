@@ -34,8 +34,12 @@ class AbstractAuthentication(abc.ABC):
     """
 
     @abc.abstractmethod
-    async def remember(self, request: web.Request, user_id: str) -> None:
-        """Record that this request's client is now `user_id` (a login)."""
+    async def remember(self, request: web.Request, user_id: str) -> str | None:
+        """Record that this request's client is now `user_id` (a login).
+
+        Returns a token for the handler to hand out when the policy keeps
+        nothing on the client itself (bearer tokens), else None.
+        """
 
     @abc.abstractmethod
     async def forget(self, request: web.Request) -> None:

@@ -1,0 +1,68 @@
+"""Tickets sent by API clients as `Authorization: Bearer <ticket>` (RFC 6750)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from aiohttp import hdrs, web
+
+from ._ticketing import Secret, TicketPolicyBase
+from .base import Identity
+
+__all__ = ["BearerTicketPolicy"]
+
+_SCHEME = "bearer"
+
+
+def bearer_token(request: web.BaseRequest) -> str | None:
+    """The token of a `Bearer` Authorization header, if the request sent one."""
+    header = request.headers.get(hdrs.AUTHORIZATION)
+    if header is None:
+        return None
+    scheme, _, token = header.strip().partition(" ")
+    if scheme.lower() != _SCHEME:
+        return None
+    return token.strip()
+
+
+class BearerTicketPolicy(TicketPolicyBase):
+    """A signed ticket that API clients send in the Authorization header.
+
+    `remember` returns the token for your login endpoint to hand out; nothing
+    is stored on the client for you, and `forget` has nothing to clear (end a
+    token's life early with `AuthService.logout_everywhere`). Refusals carry
+    `WWW-Authenticate: Bearer`, with `error="invalid_token"` when a token was
+    sent and rejected. The options mean what they mean for
+    `CookieTicketPolicy`; `realm` names the protected space in challenges.
+    """
+
+    def __init__(
+        self,
+        secret: Secret,
+        max_age: float | timedelta,
+        include_ip: bool = False,
+        *,
+        max_lifetime: float | timedelta | None = None,
+        realm: str = "aiohttp_guard",
+    ) -> None:
+        super().__init__(
+            secret, max_age, None, include_ip, "Bearer", max_lifetime=max_lifetime
+        )
+        if '"' in realm or "\\" in realm:
+            raise ValueError("realm must not contain quotes or backslashes")
+        self.realm = realm
+
+    async def identify(self, request: web.Request) -> Identity | None:
+        ticket = self.verify(request, bearer_token(request))
+        return None if ticket is None else self.identity_of(ticket)
+
+    async def remember(self, request: web.Request, user_id: str) -> str:
+        return self.codec.encode(self.new_ticket(request, user_id))
+
+    async def forget(self, request: web.Request) -> None:
+        return None
+
+    def challenge(self, request: web.Request) -> str | None:
+        if bearer_token(request) is None:
+            return f'Bearer realm="{self.realm}"'
+        return f'Bearer realm="{self.realm}", error="invalid_token"'

@@ -1,0 +1,218 @@
+"""Log out everywhere: revocation stores, in memory and in a real Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+from pytest_aiohttp import AiohttpClient
+from redis.asyncio import Redis
+
+from aiohttp_guard import (
+    Authenticated,
+    AuthService,
+    CookieTicketPolicy,
+    MemoryRevocationStore,
+    RedisRevocationStore,
+    RevocationStore,
+    get_auth,
+    remember,
+)
+
+from .apps import make_app
+from .conftest import SECRET, RedisServer
+from .cookies import set_cookies
+
+
+async def exercise_store(store: RevocationStore) -> None:
+    assert await store.not_before("alice") is None
+    await store.revoke("alice", 1_700_000_000_123, ttl=60)
+    await store.revoke("ünï ¢ødé", 5, ttl=None)
+    assert await store.not_before("alice") == 1_700_000_000_123
+    assert await store.not_before("ünï ¢ødé") == 5
+    assert await store.not_before("bob") is None
+    await store.revoke("short", 1, ttl=0.05)
+    await asyncio.sleep(0.15)
+    assert await store.not_before("short") is None
+    assert await store.not_before("alice") == 1_700_000_000_123
+
+
+async def test_memory_store() -> None:
+    store = MemoryRevocationStore()
+    await exercise_store(store)
+    assert repr(store) == "MemoryRevocationStore(2 entries)"
+    await store.revoke("brief", 1, ttl=0.01)
+    await asyncio.sleep(0.05)
+    await store.revoke("later", 1, ttl=60)  # expired entries are swept on write
+    assert repr(store) == "MemoryRevocationStore(3 entries)"
+
+
+async def test_redis_store(redis_client: Redis, redis_prefix: str) -> None:
+    store = RedisRevocationStore(redis_client, prefix=redis_prefix)
+    await exercise_store(store)
+    ttl = await redis_client.pttl(f"{redis_prefix}alice")
+    assert 0 < ttl <= 60_000
+    assert await redis_client.pttl(f"{redis_prefix}ünï ¢ødé".encode()) == -1
+    assert redis_prefix in repr(store)
+
+
+def revocation_app(store: RevocationStore) -> web.Application:
+    app = make_app(CookieTicketPolicy(SECRET, 3600), revocations=store)
+
+    async def everywhere(request: web.Request) -> web.Response:
+        user_id = await Authenticated()(request)
+        await AuthService.of(request).logout_everywhere(user_id, request)
+        return web.Response(text=str(await get_auth(request)))
+
+    async def change_password(request: web.Request) -> web.Response:
+        user_id = await Authenticated()(request)
+        await AuthService.of(request).logout_everywhere(user_id, request)
+        await remember(request, user_id)  # this device stays logged in
+        return web.Response(text=str(await get_auth(request)))
+
+    app.add_routes(
+        [web.post("/everywhere", everywhere), web.post("/password", change_password)]
+    )
+    return app
+
+
+StoreFactory = Callable[[], RevocationStore]
+Client = TestClient[web.Request, None]
+
+
+@pytest.fixture(params=["memory", "redis"])
+def store_factory(request: pytest.FixtureRequest) -> StoreFactory:
+    if request.param == "memory":
+        store = MemoryRevocationStore()
+        return lambda: store
+    client: Redis = request.getfixturevalue("redis_client")
+    prefix: str = request.getfixturevalue("redis_prefix")
+    return lambda: RedisRevocationStore(client, prefix=prefix)
+
+
+async def test_logout_everywhere_logs_out_every_device(
+    aiohttp_client: AiohttpClient, store_factory: StoreFactory
+) -> None:
+    phone = await aiohttp_client(revocation_app(store_factory()))
+    laptop: Client = await aiohttp_client(phone.server)  # same server, other device
+    colleague: Client = await aiohttp_client(phone.server)
+    for device, user in ((phone, "alice"), (laptop, "alice"), (colleague, "bob")):
+        await device.get("/login", params={"user": user})
+        assert await (await device.get("/whoami")).text() == user
+
+    response = await phone.post("/everywhere")
+    assert await response.text() == "None"  # the calling request too
+    assert set_cookies(response)["AUTH_TKT"].value == ""
+    assert (await phone.get("/private")).status == 401
+
+    refused = await laptop.get("/whoami")
+    assert await refused.text() == "None"
+    assert set_cookies(refused)["AUTH_TKT"].value == ""  # its cookie is cleared
+    assert await (await colleague.get("/whoami")).text() == "bob"
+
+    await phone.get("/login", params={"user": "alice"})  # at once: works
+    assert await (await phone.get("/whoami")).text() == "alice"
+
+
+async def test_password_change_keeps_this_device_only(
+    aiohttp_client: AiohttpClient, store_factory: StoreFactory
+) -> None:
+    phone = await aiohttp_client(revocation_app(store_factory()))
+    laptop: Client = await aiohttp_client(phone.server)
+    for device in (phone, laptop):
+        await device.get("/login", params={"user": "alice"})
+    assert await (await phone.post("/password")).text() == "alice"
+    assert await (await phone.get("/whoami")).text() == "alice"
+    assert await (await laptop.get("/whoami")).text() == "None"
+
+
+class CountingStore(MemoryRevocationStore):
+    """The memory store, counting look-ups."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lookups = 0
+
+    async def not_before(self, user_id: str) -> int | None:
+        self.lookups += 1
+        return await super().not_before(user_id)
+
+
+async def test_one_store_lookup_per_request(aiohttp_client: AiohttpClient) -> None:
+    store = CountingStore()
+    app = revocation_app(store)
+
+    @Authenticated()
+    @Authenticated()
+    async def twice(request: web.Request) -> web.Response:
+        await get_auth(request)
+        return web.Response(text=str(await get_auth(request)))
+
+    app.router.add_get("/twice", twice)
+    client = await aiohttp_client(app)
+    await client.get("/login", params={"user": "alice"})
+    assert await (await client.get("/twice")).text() == "alice"
+    assert store.lookups == 1
+
+
+async def test_revocation_entries_live_as_long_as_a_ticket(
+    aiohttp_client: AiohttpClient, redis_client: Redis, redis_prefix: str
+) -> None:
+    client = await aiohttp_client(
+        revocation_app(RedisRevocationStore(redis_client, prefix=redis_prefix))
+    )
+    await client.get("/login", params={"user": "alice"})
+    await client.post("/everywhere")
+    ttl = await redis_client.pttl(f"{redis_prefix}alice")
+    assert 3600_000 < ttl <= 3660_000  # max_age plus a margin for clock skew
+
+
+async def test_a_redis_outage_fails_closed_and_recovers(
+    aiohttp_client: AiohttpClient,
+    redis_server: RedisServer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    client_redis = Redis.from_url(redis_server.url, socket_connect_timeout=0.5)
+    store = RedisRevocationStore(client_redis, timeout=0.5)
+    app = revocation_app(store)
+
+    async def public(request: web.Request) -> web.Response:
+        return web.Response(text="public")
+
+    app.router.add_get("/public", public)
+    client = await aiohttp_client(app)
+    try:
+        await client.get("/login", params={"user": "alice"})
+        assert (await client.get("/private")).status == 200
+
+        redis_server.stop()
+        with caplog.at_level(logging.WARNING, logger="aiohttp_guard"):
+            for _ in range(3):
+                refused = await client.get("/private")
+                assert refused.status == 503
+                assert refused.headers["Retry-After"] == "5"
+            as_json = await client.get(
+                "/private", headers={"Accept": "application/json"}
+            )
+            assert (await as_json.json(content_type=None))["status"] == 503
+            assert await (await client.get("/public")).text() == "public"
+            assert await (await client.get("/login", params={"user": "bob"})).text()
+            errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+            assert len(errors) == 1
+            assert "unreachable" in errors[0].getMessage()
+
+            redis_server.start()
+            recovered = await client.get("/private")
+            for _ in range(20):  # the client reconnects on its own
+                if recovered.status == 200:
+                    break
+                await asyncio.sleep(0.1)
+                recovered = await client.get("/private")
+            assert await recovered.text() == "private for bob"
+        assert "answers again" in caplog.text
+    finally:
+        await client_redis.aclose()
