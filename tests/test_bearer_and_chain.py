@@ -108,8 +108,10 @@ def chained_app() -> web.Application:
         return web.json_response({"token": await remember(request, "again")})
 
     async def switch(request: web.Request) -> web.Response:
+        chain = AuthService.of(request).policy
+        before = await chain.get(request)
         await forget(request)
-        return web.Response(text=str(await get_auth(request)))
+        return web.Response(text=f"{before} {await get_auth(request)}")
 
     app.add_routes(
         [
@@ -157,7 +159,7 @@ async def test_a_chain_serves_browsers_and_api_clients(
     await browser.get("/login", params={"user": "alice"})
     switched = await browser.post("/switch")
     assert set_cookies(switched)["AUTH_TKT"].value == ""
-    assert await switched.text() == "None"
+    assert await switched.text() == "alice None"
 
 
 def test_a_chain_needs_policies() -> None:

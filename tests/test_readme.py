@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
 from aiohttp import web
 from pytest_aiohttp import AiohttpClient
+from redis.asyncio import Redis
 
-from aiohttp_guard import AuthService
+from aiohttp_guard import AuthService, TicketCodec
 from aiohttp_guard.testing import log_in
 
+from .conftest import OTHER_SECRET, REDIS_URL, SECRET
 from .readme import readme_module
 
 
@@ -35,7 +38,7 @@ async def test_quickstart_protects_a_route(aiohttp_client: AiohttpClient) -> Non
 async def test_migration_example_builds_a_working_app(
     aiohttp_client: AiohttpClient,
 ) -> None:
-    migration = readme_module(2)
+    migration = readme_module(3)
     app: web.Application = migration.app
 
     async def login(request: web.Request) -> web.Response:
@@ -75,3 +78,25 @@ async def test_permissions_example(aiohttp_client: AiohttpClient) -> None:
     assert await status("POST", "/article", "bob") == 200
     report = {str(r) for r in AuthService.of(app).routes_report(app)}
     assert "GET /settings -> Authenticated() (default)" in report
+
+
+async def test_tokens_and_several_instances_example(
+    aiohttp_client: AiohttpClient,
+    monkeypatch: pytest.MonkeyPatch,
+    redis_client: Redis,
+    redis_prefix: str,
+) -> None:
+    monkeypatch.setenv("AUTH_KEYS", f"{SECRET.hex()},{OTHER_SECRET.hex()}")
+    monkeypatch.setenv("REDIS_URL", REDIS_URL)
+    example = readme_module(2)
+    app: web.Application = example.make_app()
+    client = await aiohttp_client(app)
+
+    token = (await (await client.post("/api/login")).json())["token"]
+    assert TicketCodec(SECRET).decode(token).user_id == "alice"
+    headers = {"Authorization": f"Bearer {token}"}
+    assert (await client.post("/logout-everywhere")).status == 401
+    done = await client.post("/logout-everywhere", headers=headers)
+    assert await done.text() == "logged out on every device"
+    assert (await client.post("/logout-everywhere", headers=headers)).status == 401
+    await redis_client.delete("aiohttp_guard:not_before:alice")

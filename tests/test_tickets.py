@@ -246,3 +246,15 @@ def test_signed_but_malformed_fields_are_rejected(
     codec = TicketCodec(SECRET)
     with pytest.raises(InvalidTicket, match=reason):
         codec.decode(sign(".".join(["v1", codec.signing_key_id, *fields])))
+
+
+def test_upcoming_keys_verify_and_are_not_retiring() -> None:
+    rolling_out = TicketCodec(SECRET, upcoming=[OTHER_SECRET])
+    switched = TicketCodec([OTHER_SECRET, SECRET])
+    new_ticket = switched.encode(switched.issue("alice", 60))
+    assert rolling_out.decode(new_ticket).user_id == "alice"
+    assert not rolling_out.is_retiring(switched.signing_key_id)
+    assert switched.is_retiring(rolling_out.signing_key_id)
+    assert not switched.is_retiring(switched.signing_key_id)
+    with pytest.raises(ValueError, match="twice"):
+        TicketCodec(SECRET, upcoming=[SECRET])

@@ -122,18 +122,21 @@ class TicketCodec:
     """Signs and verifies tickets with a key ring.
 
     `secret` is one key or a non-empty sequence of keys: the first signs, every
-    one verifies, so keys can be rotated without logging anybody out. Tickets
-    name their key by an id derived from it, never by position in the ring.
-    `clock_skew` (seconds) is how far in the future an issue time may lie,
-    for servers whose clocks disagree slightly.
+    one verifies, and tickets signed by the others are *retiring*: policies
+    re-sign them with the first. `upcoming` keys verify too but are never
+    re-signed away from, for rolling a new key out to several instances before
+    any of them signs with it. Tickets name their key by an id derived from
+    it, never by position in the ring. `clock_skew` (seconds) is how far in
+    the future an issue time may lie, for servers whose clocks disagree.
     """
 
-    __slots__ = ("_clock", "_keys", "_signing", "_skew_ms")
+    __slots__ = ("_clock", "_keys", "_signing", "_skew_ms", "_upcoming")
 
     def __init__(
         self,
         secret: bytes | Sequence[bytes],
         *,
+        upcoming: Sequence[bytes] = (),
         clock_skew: float = 5.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -141,9 +144,11 @@ class TicketCodec:
         if not secrets:
             raise ValueError("the ticket key ring is empty: give at least one secret")
         keys = [_make_key(s) for s in secrets]
-        self._keys = {key.key_id: key for key in keys}
-        if len(self._keys) != len(keys):
+        upcoming_keys = [_make_key(s) for s in upcoming]
+        self._keys = {key.key_id: key for key in keys + upcoming_keys}
+        if len(self._keys) != len(keys) + len(upcoming_keys):
             raise ValueError("the ticket key ring holds the same secret twice")
+        self._upcoming = frozenset(key.key_id for key in upcoming_keys)
         if clock_skew < 0:
             raise ValueError("clock_skew must not be negative")
         self._signing = keys[0]
@@ -157,6 +162,11 @@ class TicketCodec:
     def signing_key_id(self) -> str:
         """The id of the key that signs new tickets."""
         return self._signing.key_id
+
+    def is_retiring(self, key_id: str) -> bool:
+        """Whether tickets signed with `key_id` should be re-signed: true for
+        every key of the ring but the signing one and the upcoming ones."""
+        return key_id != self._signing.key_id and key_id not in self._upcoming
 
     def now_ms(self) -> int:
         """The codec's clock, in integer milliseconds."""

@@ -124,8 +124,8 @@ class TicketPolicyBase(AbstractAuthentication):
         return ticket
 
     def needs_reissue(self, ticket: Ticket) -> bool:
-        """Renew tickets signed by an older key, and those close to expiry."""
-        if ticket.key_id != self.codec.signing_key_id:
+        """Renew tickets signed by a retiring key, and those close to expiry."""
+        if self.codec.is_retiring(ticket.key_id):
             return True
         if self.reissue_time is None:
             return False
