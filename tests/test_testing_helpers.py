@@ -6,8 +6,14 @@ import pytest
 from aiohttp import web
 from pytest_aiohttp import AiohttpClient
 
-from aiohttp_guard import CookieTicketPolicy, SessionTicketPolicy, TicketCodec, auth
-from aiohttp_guard.testing import log_in, log_out, ticket_cookie
+from aiohttp_guard import (
+    BearerTicketPolicy,
+    CookieTicketPolicy,
+    SessionTicketPolicy,
+    TicketCodec,
+    auth,
+)
+from aiohttp_guard.testing import bearer_header, log_in, log_out, ticket_cookie
 
 from .apps import make_app, whoami
 from .conftest import SECRET
@@ -60,3 +66,12 @@ async def test_log_in_to_an_app_using_the_old_middleware(
     assert await (await client.get("/whoami")).text() == "alice"
     log_out(client, policy=policy)
     assert await (await client.get("/whoami")).text() == "None"
+
+
+async def test_bearer_header_is_accepted(aiohttp_client: AiohttpClient) -> None:
+    policy = BearerTicketPolicy(SECRET, 60, include_ip=True)
+    client = await aiohttp_client(make_app(policy))
+    response = await client.get("/whoami", headers=bearer_header(policy, "robot"))
+    assert await response.text() == "robot"
+    elsewhere = bearer_header(policy, "robot", ip="192.0.2.1")
+    assert await (await client.get("/whoami", headers=elsewhere)).text() == "None"

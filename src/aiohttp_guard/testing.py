@@ -15,11 +15,13 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 from yarl import URL
 
+from .policies._ticketing import TicketPolicyBase
 from .policies.base import AbstractAuthentication
+from .policies.bearer import BearerTicketPolicy
 from .policies.cookie import CookieTicketPolicy
 from .service import AuthService
 
-__all__ = ["log_in", "log_out", "ticket_cookie"]
+__all__ = ["bearer_header", "log_in", "log_out", "ticket_cookie"]
 
 
 def ticket_cookie(
@@ -27,13 +29,24 @@ def ticket_cookie(
 ) -> dict[str, str]:
     """A cookie (name to value) that `policy` accepts as `user_id`'s login.
     `ip` is the client address, used when the policy binds tickets to it."""
+    return {policy.cookie_name: _ticket_for(policy, user_id, ip)}
+
+
+def bearer_header(
+    policy: BearerTicketPolicy, user_id: str, *, ip: str = "127.0.0.1"
+) -> dict[str, str]:
+    """An `Authorization` header that `policy` accepts as `user_id`'s token."""
+    return {"Authorization": f"Bearer {_ticket_for(policy, user_id, ip)}"}
+
+
+def _ticket_for(policy: TicketPolicyBase, user_id: str, ip: str) -> str:
     ticket = policy.codec.issue(
         user_id,
         policy.max_age,
         ip=ip if policy.include_ip else None,
         max_lifetime=policy.max_lifetime,
     )
-    return {policy.cookie_name: policy.codec.encode(ticket)}
+    return policy.codec.encode(ticket)
 
 
 def _cookie_policy(
