@@ -1,0 +1,38 @@
+"""`python -m aiohttp_guard.demo [--host H] [--port P] [--redis URL]`"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+from aiohttp import web
+
+from .app import make_app
+
+__all__ = ["main", "parse_args"]
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m aiohttp_guard.demo",
+        description="Serve the aiohttp_guard demo site.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="default: 127.0.0.1")
+    parser.add_argument("--port", type=int, default=8080, help="default: 8080")
+    parser.add_argument(
+        "--redis",
+        metavar="URL",
+        help="keep sessions and revocations in this Redis (redis://host:port/db)",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parse_args(argv)
+    app = make_app(redis_url=args.redis)
+    print(f"aiohttp_guard demo on http://{args.host}:{args.port}/", flush=True)
+    web.run_app(app, host=args.host, port=args.port, print=None)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,177 @@
+"""The demo site: cookie tickets (or Redis sessions), the ACL of the
+aiohttp_auth documentation, and every page behind a guard."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from html import escape
+from typing import Literal
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+from aiohttp_session import session_middleware
+from aiohttp_session.redis_storage import RedisStorage
+from redis.asyncio import Redis
+
+from aiohttp_guard import (
+    ACL,
+    AbstractAuthentication,
+    Allow,
+    Authenticated,
+    AuthenticatedUser,
+    AuthService,
+    CookieTicketPolicy,
+    DefaultErrorHandler,
+    Everyone,
+    MemoryRevocationStore,
+    Public,
+    RedisRevocationStore,
+    Requires,
+    RevocationStore,
+    SessionTicketPolicy,
+    forget,
+    get_auth,
+    remember,
+    safe_next,
+)
+
+from .pages import forbidden_page, layout, login_page
+from .users import check_password, groups
+
+__all__ = ["CONTEXT", "make_app"]
+
+Perm = Literal["view", "view_extra", "edit"]
+PERMISSIONS: tuple[Perm, ...] = ("view", "view_extra", "edit")
+
+#: The context of the aiohttp_auth documentation.
+CONTEXT: ACL[Perm] = ACL(
+    [
+        (Allow, Everyone, "view"),
+        (Allow, AuthenticatedUser, ("view", "view_extra")),
+        (Allow, "edit_group", ("view", "view_extra", "edit")),
+    ]
+)
+
+
+class DemoErrors(DefaultErrorHandler):
+    """Browsers get a readable 403 page; everything else the default answers."""
+
+    def forbidden(self, request: web.Request, reason: str) -> web.HTTPException:
+        if "text/html" not in request.headers.get("Accept", ""):
+            return super().forbidden(request, reason)
+        return web.HTTPForbidden(text=forbidden_page(reason), content_type="text/html")
+
+
+async def render(request: web.Request, title: str, body: str) -> web.Response:
+    user_id = await get_auth(request)
+    return web.Response(text=layout(title, body, user_id), content_type="text/html")
+
+
+@Public()
+async def home(request: web.Request) -> web.Response:
+    links = "".join(
+        f'<li><a href="/{p}">{p}</a> needs the <code>{p}</code> permission</li>'
+        for p in PERMISSIONS
+    )
+    return await render(request, "aiohttp_guard demo", f"<ul>{links}</ul>")
+
+
+def permission_page(permission: Perm) -> Handler:
+    @Requires(permission, CONTEXT)
+    async def page(request: web.Request) -> web.Response:
+        text = f'<p id="content">You have the <code>{permission}</code> permission.</p>'
+        return await render(request, permission, text)
+
+    return page
+
+
+@Authenticated()
+async def whoami(request: web.Request) -> web.Response:
+    service = AuthService.of(request)
+    user_id = await get_auth(request)
+    principals = await service.principals(request) or frozenset()
+    decisions = [await service.permits(request, p, CONTEXT) for p in PERMISSIONS]
+    rows = "".join(f"<li><code>{escape(str(d))}</code></li>" for d in decisions)
+    shown = escape(", ".join(sorted(map(repr, principals))))
+    body = (
+        f'<p>User id: <code id="user-id">{escape(str(user_id))}</code></p>'
+        f'<p>Principals: <code id="principals">{shown}</code></p>'
+        f'<p>Decisions:</p><ul id="decisions">{rows}</ul>'
+    )
+    return await render(request, "Who am I", body)
+
+
+@Public()
+async def login_form(request: web.Request) -> web.Response:
+    page = login_page(safe_next(request, "/whoami"), None)
+    return web.Response(text=page, content_type="text/html")
+
+
+@Public()
+async def login(request: web.Request) -> web.Response:
+    form = await request.post()
+    user_id, password = str(form.get("username", "")), str(form.get("password", ""))
+    if not check_password(user_id, password):
+        page = login_page(
+            safe_next(request, "/whoami"), "Unknown user or wrong password."
+        )
+        return web.Response(status=401, text=page, content_type="text/html")
+    await remember(request, user_id)
+    raise web.HTTPSeeOther(safe_next(request, "/whoami"))
+
+
+@Public()
+async def logout(request: web.Request) -> web.Response:
+    await forget(request)
+    raise web.HTTPSeeOther("/")
+
+
+async def logout_everywhere(request: web.Request) -> web.Response:
+    user_id = await Authenticated()(request)
+    await AuthService.of(request).logout_everywhere(user_id, request)
+    raise web.HTTPSeeOther("/login")
+
+
+def make_app(
+    redis_url: str | None = None, secret: bytes | None = None
+) -> web.Application:
+    """The demo app: cookie tickets and in-memory revocation, or with
+    `redis_url` sessions and revocations in Redis."""
+    secret = secret or os.urandom(32)
+    app = web.Application()
+    policy: AbstractAuthentication
+    revocations: RevocationStore
+    if redis_url is None:
+        policy = CookieTicketPolicy(secret, max_age=3600, reissue_time=600)
+        revocations = MemoryRevocationStore()
+    else:
+        redis = Redis.from_url(redis_url)
+        app.middlewares.append(session_middleware(RedisStorage(redis, max_age=3600)))
+        policy = SessionTicketPolicy(secret, max_age=3600, reissue_time=600)
+        revocations = RedisRevocationStore(redis)
+
+        async def close_redis(app: web.Application) -> AsyncIterator[None]:
+            yield
+            await redis.aclose()
+
+        app.cleanup_ctx.append(close_redis)
+    AuthService(
+        policy,
+        groups=groups,
+        default=Authenticated(),
+        revocations=revocations,
+        error_handler=DemoErrors(login_url="/login"),
+    ).setup(app)
+    app.add_routes(
+        [
+            web.get("/", home),
+            *(web.get(f"/{p}", permission_page(p)) for p in PERMISSIONS),
+            web.get("/whoami", whoami),
+            web.get("/login", login_form),
+            web.post("/login", login),
+            web.post("/logout", logout),
+            web.post("/logout-everywhere", logout_everywhere),
+        ]
+    )
+    return app

@@ -1,0 +1,174 @@
+"""The demo site over HTTP: logins, pages by permission, refusals, Redis mode."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from aiohttp import ClientResponse, web
+from aiohttp.test_utils import TestClient
+from pytest_aiohttp import AiohttpClient
+from redis.asyncio import Redis
+
+from aiohttp_guard.demo import make_app
+from aiohttp_guard.demo.__main__ import parse_args
+from aiohttp_guard.demo.users import check_password
+
+from .conftest import REDIS_URL
+
+Client = TestClient[web.Request, web.Application]
+HTML = {"Accept": "text/html"}
+PAGES = ("/view", "/view_extra", "/edit")
+PASSWORDS = {"user": "password", "super_user": "super_password"}
+
+
+async def log_in(
+    client: Client, user: str, next_url: str | None = None
+) -> ClientResponse:
+    return await client.post(
+        "/login",
+        params={} if next_url is None else {"next": next_url},
+        data={"username": user, "password": PASSWORDS[user]},
+        allow_redirects=False,
+    )
+
+
+async def statuses(client: Client) -> dict[str, int]:
+    return {
+        page: (await client.get(page, headers=HTML, allow_redirects=False)).status
+        for page in PAGES
+    }
+
+
+@pytest.mark.parametrize(
+    ("user", "expected"),
+    [
+        (None, {"/view": 200, "/view_extra": 302, "/edit": 302}),
+        ("user", {"/view": 200, "/view_extra": 200, "/edit": 403}),
+        ("super_user", {"/view": 200, "/view_extra": 200, "/edit": 200}),
+    ],
+)
+async def test_pages_by_user(
+    aiohttp_client: AiohttpClient, user: str | None, expected: dict[str, int]
+) -> None:
+    client = await aiohttp_client(make_app())
+    if user is not None:
+        assert (await log_in(client, user)).status == 303
+    assert await statuses(client) == expected
+
+
+async def test_home_is_public(aiohttp_client: AiohttpClient) -> None:
+    client = await aiohttp_client(make_app())
+    home = await client.get("/")
+    assert home.status == 200
+    assert '<a href="/edit">edit</a> needs the <code>edit</code>' in await home.text()
+
+
+async def test_login_redirects_back_and_logout(aiohttp_client: AiohttpClient) -> None:
+    client = await aiohttp_client(make_app())
+    refused = await client.get("/view_extra", headers=HTML, allow_redirects=False)
+    assert refused.headers["Location"] == "/login?next=/view_extra"
+    form = await client.get(refused.headers["Location"])
+    assert 'action="/login?next=/view_extra"' in await form.text()
+
+    response = await log_in(client, "user", next_url="/view_extra")
+    assert response.headers["Location"] == "/view_extra"
+    evil = await log_in(client, "user", next_url="//evil.example/")
+    assert evil.headers["Location"] == "/whoami"
+
+    whoami = await (await client.get("/whoami")).text()
+    assert '<code id="user-id">user</code>' in whoami
+    assert "AuthenticatedUser" in whoami
+    assert "allowed &#x27;view_extra&#x27;" in whoami
+    assert "denied &#x27;edit&#x27;" in whoami
+
+    out = await client.post("/logout", allow_redirects=False)
+    assert out.headers["Location"] == "/"
+    assert (await client.get("/whoami")).status == 401  # not a browser: no redirect
+    assert (
+        await client.get("/whoami", headers=HTML, allow_redirects=False)
+    ).status == 302
+
+
+async def test_wrong_password_and_unknown_user_read_the_same(
+    aiohttp_client: AiohttpClient,
+) -> None:
+    client = await aiohttp_client(make_app())
+    answers = []
+    for user, password in (("user", "nope"), ("nobody", "password"), ("", "")):
+        response = await client.post(
+            "/login", data={"username": user, "password": password}
+        )
+        assert response.status == 401
+        answers.append(await response.text())
+    assert answers[0] == answers[1] == answers[2]
+    assert "Unknown user or wrong password." in answers[0]
+
+
+def test_unknown_users_cost_the_same_key_derivation(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Constant time by construction: every check derives one key, known user
+    or not (timing itself is for benchmarks, not tests)."""
+    derivations: list[bytes] = []
+    real = hashlib.pbkdf2_hmac
+
+    def counted(name: str, password: bytes, salt: bytes, rounds: int) -> bytes:
+        derivations.append(salt)
+        return real(name, password, salt, rounds)
+
+    monkeypatch.setattr(hashlib, "pbkdf2_hmac", counted)
+    assert check_password("user", "password")
+    assert not check_password("user", "wrong")
+    assert not check_password("nobody", "password")
+    assert len(derivations) == 3
+    assert len(set(derivations)) == 2  # the unknown user used the stand-in salt
+
+
+async def test_api_clients_get_problem_json(aiohttp_client: AiohttpClient) -> None:
+    client = await aiohttp_client(make_app())
+    anonymous = await client.get("/edit", headers={"Accept": "application/json"})
+    assert anonymous.status == 401
+    assert (await anonymous.json(content_type="application/problem+json"))[
+        "status"
+    ] == 401
+    await log_in(client, "user")
+    refused = await client.get("/edit", headers={"Accept": "application/json"})
+    assert refused.status == 403
+    assert (await refused.json(content_type="application/problem+json"))[
+        "status"
+    ] == 403
+    page = await client.get("/edit", headers=HTML)
+    assert page.content_type == "text/html"
+    assert "You may not see this page" in await page.text()
+
+
+async def test_logout_everywhere(aiohttp_client: AiohttpClient) -> None:
+    phone = await aiohttp_client(make_app())
+    laptop: TestClient[web.Request, None] = await aiohttp_client(phone.server)
+    for device in (phone, laptop):
+        await log_in(device, "super_user")  # type: ignore[arg-type]
+    out = await phone.post("/logout-everywhere", allow_redirects=False)
+    assert out.headers["Location"] == "/login"
+    assert (
+        await laptop.get("/edit", headers=HTML, allow_redirects=False)
+    ).status == 302
+
+
+async def test_redis_mode(
+    aiohttp_client: AiohttpClient, redis_client: Redis, redis_prefix: str
+) -> None:
+    client = await aiohttp_client(make_app(redis_url=REDIS_URL))
+    await log_in(client, "super_user")
+    assert "AIOHTTP_SESSION" in {c.key for c in client.session.cookie_jar}
+    assert await statuses(client) == {"/view": 200, "/view_extra": 200, "/edit": 200}
+    await client.post("/logout-everywhere")
+    assert await statuses(client) == {"/view": 200, "/view_extra": 302, "/edit": 302}
+    await redis_client.delete("aiohttp_guard:not_before:super_user")
+
+
+def test_command_line() -> None:
+    args = parse_args([])
+    assert (args.host, args.port, args.redis) == ("127.0.0.1", 8080, None)
+    args = parse_args(["--host", "0.0.0.0", "--port", "9000", "--redis", REDIS_URL])  # noqa: S104
+    assert (args.host, args.port, args.redis) == ("0.0.0.0", 9000, REDIS_URL)  # noqa: S104
