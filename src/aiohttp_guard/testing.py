@@ -18,6 +18,7 @@ from yarl import URL
 from .policies._ticketing import TicketPolicyBase
 from .policies.base import AbstractAuthentication
 from .policies.bearer import BearerTicketPolicy
+from .policies.chain import PolicyChain
 from .policies.cookie import CookieTicketPolicy
 from .service import AuthService
 
@@ -57,6 +58,9 @@ def _cookie_policy(
         found = AuthService.of(client.app).policy
     else:
         found = policy
+    if isinstance(found, PolicyChain):
+        cookies = [p for p in found.policies if isinstance(p, CookieTicketPolicy)]
+        found = cookies[0] if cookies else found
     if not isinstance(found, CookieTicketPolicy):
         raise TypeError(
             "log_in sets a CookieTicketPolicy cookie; with another policy, log in "
@@ -73,9 +77,9 @@ def log_in(
 ) -> None:
     """Make `client`'s later requests arrive logged in as `user_id`.
 
-    The cookie is made for the `CookieTicketPolicy` of the app's `AuthService`,
-    or for `policy` (apps built with `auth.auth_middleware(policy)`); it is
-    scoped to the test server's host.
+    The cookie is made for the `CookieTicketPolicy` of the app's `AuthService`
+    (the first one of a policy chain), or for `policy` (apps built with
+    `auth.auth_middleware(policy)`); it is scoped to the test server's host.
     """
     policy = _cookie_policy(client, policy)
     client.session.cookie_jar.update_cookies(
