@@ -24,7 +24,10 @@ from typing import Final
 
 import attrs
 
+from ._legacy_tickets import LegacyTicketError, verify_legacy
+
 __all__ = [
+    "LEGACY_KEY_ID",
     "MAX_TICKET_LENGTH",
     "MIN_SECRET_LENGTH",
     "InvalidTicket",
@@ -37,6 +40,9 @@ VERSION: Final = "v1"
 MAX_TICKET_LENGTH: Final = 4096
 #: HMAC keys shorter than this are guessable; they are refused outright.
 MIN_SECRET_LENGTH: Final = 16
+
+#: The `key_id` of tickets read from aiohttp_auth's format.
+LEGACY_KEY_ID: Final = "legacy"
 
 _FIELDS: Final = 10
 _KEY_ID_LABEL: Final = b"aiohttp_guard key id"
@@ -257,6 +263,35 @@ class TicketCodec:
         if ticket.ip != ip:
             raise InvalidTicket("ticket bound to another client address")
         return ticket
+
+    def decode_legacy(self, text: str, *, ip: str | None, max_age: float) -> Ticket:
+        """Verify a ticket made by aiohttp_auth with one of the ring's keys,
+        or raise `InvalidTicket`. Its `key_id` is `LEGACY_KEY_ID`, which is
+        never in a ring, so policies re-issue it in the current format.
+        A legacy ticket claiming to live longer than `max_age` is refused."""
+        if len(text) > MAX_TICKET_LENGTH:
+            raise InvalidTicket("ticket too long")
+        now = self.now_ms()
+        secrets = [key.secret for key in self._keys.values()]
+        try:
+            legacy = verify_legacy(text, secrets, ip, now / 1000)
+        except LegacyTicketError as exc:
+            raise InvalidTicket(str(exc)) from None
+        expires = legacy.valid_until * 1000
+        max_age_ms = round(max_age * 1000)
+        if expires - now > max_age_ms + self._skew_ms:
+            raise InvalidTicket("legacy ticket outlives max_age")
+        issued = min(now, expires - max_age_ms)
+        return Ticket(
+            user_id=legacy.user_id,
+            expires_ms=expires,
+            issued_ms=issued,
+            login_ms=issued,
+            key_id=LEGACY_KEY_ID,
+            ip=ip,
+            tokens=legacy.tokens,
+            user_data=legacy.user_data,
+        )
 
     @staticmethod
     def _mac(key: _Key, body: str) -> str:

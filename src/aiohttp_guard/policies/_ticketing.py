@@ -11,7 +11,7 @@ from datetime import timedelta
 from aiohttp import web
 
 from .._durations import seconds
-from ..tickets import InvalidTicket, Ticket, TicketCodec
+from ..tickets import VERSION, InvalidTicket, Ticket, TicketCodec
 from .base import AbstractAuthentication, Identity
 
 __all__ = ["TicketPolicyBase", "client_ip", "may_reissue"]
@@ -54,8 +54,10 @@ class TicketPolicyBase(AbstractAuthentication):
         cookie_name: str = "AUTH_TKT",
         *,
         max_lifetime: float | timedelta | None = None,
+        accept_legacy: bool = False,
     ) -> None:
         self.codec = secret if isinstance(secret, TicketCodec) else TicketCodec(secret)
+        self.accept_legacy = accept_legacy
         self.max_age = seconds(max_age, "max_age")
         if self.max_age == 0:
             raise ValueError("max_age must be positive")
@@ -111,8 +113,12 @@ class TicketPolicyBase(AbstractAuthentication):
         """The valid ticket in `text`, or None: bad input never raises."""
         if not isinstance(text, str) or not text:
             return None
+        ip = self.bound_ip(request)
         try:
-            ticket = self.codec.decode(text, ip=self.bound_ip(request))
+            if self.accept_legacy and not text.startswith(f"{VERSION}."):
+                ticket = self.codec.decode_legacy(text, ip=ip, max_age=self.max_age)
+            else:
+                ticket = self.codec.decode(text, ip=ip)
         except InvalidTicket as exc:
             log.debug("rejected %s ticket: %s", self.cookie_name, exc.reason)
             return None

@@ -41,7 +41,9 @@ class CookieTicketPolicy(TicketPolicyBase):
     ticket to the client's address. `max_lifetime` bounds a session from its
     login, however often it is reissued. `secure=None` marks the cookie
     `Secure` on HTTPS requests. `secret` may be one key, a key ring (the first
-    key signs) or a ready `TicketCodec`.
+    key signs) or a ready `TicketCodec`. `accept_legacy=True` also accepts
+    tickets made by aiohttp_auth with the same secret, for the time of a
+    migration, and re-issues them in the current format.
     """
 
     def __init__(
@@ -58,6 +60,7 @@ class CookieTicketPolicy(TicketPolicyBase):
         path: str = "/",
         domain: str | None = None,
         max_lifetime: float | timedelta | None = None,
+        accept_legacy: bool = False,
     ) -> None:
         super().__init__(
             secret,
@@ -66,6 +69,7 @@ class CookieTicketPolicy(TicketPolicyBase):
             include_ip,
             cookie_name,
             max_lifetime=max_lifetime,
+            accept_legacy=accept_legacy,
         )
         if samesite not in ("Lax", "Strict", "None", None):
             raise ValueError(

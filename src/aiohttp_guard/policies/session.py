@@ -35,6 +35,7 @@ class SessionTicketPolicy(TicketPolicyBase):
         cookie_name: str = "AUTH_TKT",
         *,
         max_lifetime: float | timedelta | None = None,
+        accept_legacy: bool = False,
     ) -> None:
         super().__init__(
             secret,
@@ -43,6 +44,7 @@ class SessionTicketPolicy(TicketPolicyBase):
             include_ip,
             cookie_name,
             max_lifetime=max_lifetime,
+            accept_legacy=accept_legacy,
         )
         self._renew_key = request_key(f"session.{cookie_name}.{id(self)}", Ticket)
 
