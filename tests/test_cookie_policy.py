@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 
 import aiohttp
@@ -429,3 +430,24 @@ async def test_the_old_get_method_reads_the_user_id(
     await client.get("/login", params={"user": "dora"})
     assert await (await client.get("/get")).text() == "dora"
     assert repr(policy) in repr(AuthService(policy))
+
+
+def test_policies_can_be_made_in_any_thread() -> None:
+    """aiohttp's request keys fail when made outside an importing module; a
+    policy built in a worker thread (found by the request fuzzer) must work."""
+    made: list[object] = []
+    errors: list[BaseException] = []
+
+    def build() -> None:
+        try:
+            made.extend(
+                [CookieTicketPolicy(SECRET, 60), SessionTicketPolicy(SECRET, 60)]
+            )
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    worker = threading.Thread(target=build)
+    worker.start()
+    worker.join()
+    assert errors == []
+    assert len(made) == 2

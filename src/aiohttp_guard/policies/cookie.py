@@ -9,8 +9,8 @@ from typing import Literal
 import attrs
 from aiohttp import web
 
-from .._compat import request_get, request_key
 from ..tickets import Ticket
+from ._state import get_state, peek_state
 from ._ticketing import Secret, TicketPolicyBase, may_reissue
 from .base import Identity
 
@@ -82,17 +82,13 @@ class CookieTicketPolicy(TicketPolicyBase):
         self.samesite = samesite
         self.path = path
         self.domain = domain
-        self._state_key = request_key(f"cookie.{cookie_name}.{id(self)}", _CookieState)
 
     def _state(self, request: web.Request) -> _CookieState:
-        state = request_get(request, self._state_key)
-        if state is None:
-            state = request[self._state_key] = _CookieState()
-        return state
+        return get_state(request, self, _CookieState)
 
     async def identify(self, request: web.Request) -> Identity | None:
-        state = request_get(request, self._state_key)
-        if state is not None and state.written:
+        state = peek_state(request, self)
+        if isinstance(state, _CookieState) and state.written:
             return None if state.ticket is None else self.identity_of(state.ticket)
         ticket = self.verify(request, request.cookies.get(self.cookie_name))
         if ticket is None:
@@ -116,8 +112,8 @@ class CookieTicketPolicy(TicketPolicyBase):
     async def process_response(
         self, request: web.Request, response: web.StreamResponse
     ) -> None:
-        state = request_get(request, self._state_key)
-        if state is None:
+        state = peek_state(request, self)
+        if not isinstance(state, _CookieState):
             return
         if state.written:
             if response.prepared:

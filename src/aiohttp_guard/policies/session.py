@@ -7,8 +7,8 @@ from datetime import timedelta
 from aiohttp import web
 from aiohttp_session import get_session, new_session
 
-from .._compat import request_get, request_key
 from ..tickets import Ticket
+from ._state import peek_state, set_state
 from ._ticketing import Secret, TicketPolicyBase, may_reissue
 from .base import Identity
 
@@ -46,7 +46,6 @@ class SessionTicketPolicy(TicketPolicyBase):
             max_lifetime=max_lifetime,
             accept_legacy=accept_legacy,
         )
-        self._renew_key = request_key(f"session.{cookie_name}.{id(self)}", Ticket)
 
     async def identify(self, request: web.Request) -> Identity | None:
         session = await get_session(request)
@@ -54,7 +53,7 @@ class SessionTicketPolicy(TicketPolicyBase):
         if ticket is None:
             return None
         if self.needs_reissue(ticket):
-            request[self._renew_key] = ticket
+            set_state(request, self, ticket)
         return self.identity_of(ticket)
 
     async def remember(self, request: web.Request, user_id: str) -> None:
@@ -68,18 +67,18 @@ class SessionTicketPolicy(TicketPolicyBase):
         session = await new_session(request)
         session.update(carried)
         session[self.cookie_name] = self.codec.encode(self.new_ticket(request, user_id))
-        request.pop(self._renew_key, None)
+        set_state(request, self, None)
 
     async def forget(self, request: web.Request) -> None:
         session = await get_session(request)
         session.pop(self.cookie_name, None)
-        request.pop(self._renew_key, None)
+        set_state(request, self, None)
 
     async def process_response(
         self, request: web.Request, response: web.StreamResponse
     ) -> None:
-        ticket = request_get(request, self._renew_key)
-        if ticket is not None and may_reissue(response):
+        ticket = peek_state(request, self)
+        if isinstance(ticket, Ticket) and may_reissue(response):
             session = await get_session(request)
             session[self.cookie_name] = self.codec.encode(self.renewed(ticket))
 
