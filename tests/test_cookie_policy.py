@@ -345,6 +345,10 @@ async def test_remember_on_a_response_already_sent_is_logged_not_crashing(
         ({"reissue_time": -5}, "reissue_time"),
         ({"samesite": "lax"}, "samesite"),
         ({"samesite": "None", "secure": False}, "Secure"),
+        ({"cookie_name": "__Host-auth"}, "__Host- cookie needs secure=True"),
+        ({"cookie_name": "__Secure-auth", "secure": False}, "needs secure=True"),
+        ({"cookie_name": "__Host-auth", "secure": True, "path": "/a"}, "path='/'"),
+        ({"cookie_name": "__Host-auth", "secure": True, "domain": "x.test"}, "domain"),
     ],
 )
 def test_bad_options_are_refused(options: dict[str, object], message: str) -> None:
@@ -451,3 +455,14 @@ def test_policies_can_be_made_in_any_thread() -> None:
     worker.join()
     assert errors == []
     assert len(made) == 2
+
+
+async def test_host_prefixed_cookies(aiohttp_client: AiohttpClient) -> None:
+    policy = CookieTicketPolicy(SECRET, 60, cookie_name="__Host-auth", secure=True)
+    client = await aiohttp_client(make_app(policy))
+    cookie = set_cookies(await client.get("/login", params={"user": "a"}))[
+        "__Host-auth"
+    ]
+    assert cookie["secure"] is True
+    assert cookie["path"] == "/"
+    assert not cookie["domain"]

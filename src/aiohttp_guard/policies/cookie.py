@@ -77,6 +77,12 @@ class CookieTicketPolicy(TicketPolicyBase):
             )
         if samesite == "None" and secure is False:
             raise ValueError("browsers refuse SameSite=None cookies without Secure")
+        if cookie_name.startswith(("__Secure-", "__Host-")) and secure is not True:
+            raise ValueError(
+                f"a {cookie_name.split('-', maxsplit=1)[0]}- cookie needs secure=True"
+            )
+        if cookie_name.startswith("__Host-") and (path != "/" or domain is not None):
+            raise ValueError("a __Host- cookie needs path='/' and no domain")
         self.secure = secure
         self.httponly = httponly
         self.samesite = samesite
