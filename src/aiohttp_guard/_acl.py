@@ -239,11 +239,15 @@ class ACL(Generic[P]):
             for principal in principals:
                 slot = index.get(principal)
                 if slot is not None:
-                    best = min(best, slot[0].get(permission, slot[1]))
+                    found = slot[0].get(permission, slot[1])
+                    if found < best:  # noqa: PLR1730 - cheaper than min() here
+                        best = found
         else:
             for principal, slot in index.items():
                 if principal in principals:
-                    best = min(best, slot[0].get(permission, slot[1]))
+                    found = slot[0].get(permission, slot[1])
+                    if found < best:  # noqa: PLR1730 - cheaper than min() here
+                        best = found
         if best == _NO_MATCH:
             return Decision(False, permission, principals)
         entry = self.entries[best]

@@ -29,6 +29,10 @@ class Permission(enum.Enum):
     Allow = "Allow"
     Deny = "Deny"
 
+    # Members are singletons compared by identity: hashing by identity (in C)
+    # keeps them as cheap as strings in the principal sets checked per request.
+    __hash__ = object.__hash__
+
     def __repr__(self) -> str:
         return self.name
 
@@ -40,6 +44,8 @@ class Group(enum.Enum):
     Everyone = "Everyone"
     #: Every request from a logged-in user.
     AuthenticatedUser = "AuthenticatedUser"
+
+    __hash__ = object.__hash__
 
     def __repr__(self) -> str:
         return self.name

@@ -45,6 +45,7 @@ MIN_SECRET_LENGTH: Final = 16
 LEGACY_KEY_ID: Final = "legacy"
 
 _FIELDS: Final = 10
+_VERIFIED_CACHE_SIZE: Final = 4096
 _KEY_ID_LABEL: Final = b"aiohttp_guard key id"
 _MAX_TIME_DIGITS: Final = 15  # milliseconds until the year 33658
 _LIST_MARK: Final = "~"
@@ -96,11 +97,11 @@ def _unb64(text: str) -> bytes:
 
 
 def _encode_text(value: str) -> str:
-    return _b64(value.encode("utf-8", "surrogatepass"))
+    return _b64(value.encode("utf-8", "surrogatepass")) if value else ""
 
 
 def _decode_text(field: str) -> str:
-    return _unb64(field).decode("utf-8", "surrogatepass")
+    return _unb64(field).decode("utf-8", "surrogatepass") if field else ""
 
 
 def _parse_time(field: str) -> int:
@@ -136,7 +137,7 @@ class TicketCodec:
     the future an issue time may lie, for servers whose clocks disagree.
     """
 
-    __slots__ = ("_clock", "_keys", "_signing", "_skew_ms", "_upcoming")
+    __slots__ = ("_clock", "_keys", "_signing", "_skew_ms", "_upcoming", "_verified")
 
     def __init__(
         self,
@@ -160,6 +161,10 @@ class TicketCodec:
         self._signing = keys[0]
         self._skew_ms = round(clock_skew * 1000)
         self._clock = clock
+        # Texts whose signature checked out, so that the ticket a client sends
+        # on every request is verified once, not on every request. Keyed by
+        # the whole text, and only ever holding what a ring key signed.
+        self._verified: dict[str, Ticket] = {}
 
     def __repr__(self) -> str:
         return f"TicketCodec(key_ids={list(self._keys)!r})"
@@ -239,23 +244,13 @@ class TicketCodec:
         unbound ticket): a ticket bound to another address, or bound when it
         should not be, is rejected.
         """
-        if len(text) > MAX_TICKET_LENGTH:
-            raise InvalidTicket("ticket too long")
-        if not text.isascii():
-            raise InvalidTicket("malformed ticket")
-        parts = text.split(".")
-        if len(parts) != _FIELDS:
-            raise InvalidTicket("malformed ticket")
-        if parts[0] != VERSION:
-            raise InvalidTicket("unknown ticket version")
-        key = self._keys.get(parts[1])
-        if key is None:
-            raise InvalidTicket("unknown signing key")
-        body = text[: -len(parts[-1]) - 1]
-        if not hmac.compare_digest(self._mac(key, body), parts[-1]):
-            raise InvalidTicket("bad signature")
-        ticket = self._parse(parts)
-        now = self.now_ms()
+        ticket = self._verified.get(text)
+        if ticket is None:
+            ticket = self._authenticate(text)
+            if len(self._verified) >= _VERIFIED_CACHE_SIZE:
+                del self._verified[next(iter(self._verified))]
+            self._verified[text] = ticket
+        now = int(self._clock() * 1000)
         if now >= ticket.expires_ms:
             raise InvalidTicket("ticket expired")
         if ticket.issued_ms > now + self._skew_ms:
@@ -293,6 +288,25 @@ class TicketCodec:
             user_data=legacy.user_data,
         )
 
+    def _authenticate(self, text: str) -> Ticket:
+        """The ticket of `text` if its form and signature are right."""
+        if len(text) > MAX_TICKET_LENGTH:
+            raise InvalidTicket("ticket too long")
+        if not text.isascii():
+            raise InvalidTicket("malformed ticket")
+        parts = text.split(".")
+        if len(parts) != _FIELDS:
+            raise InvalidTicket("malformed ticket")
+        if parts[0] != VERSION:
+            raise InvalidTicket("unknown ticket version")
+        key = self._keys.get(parts[1])
+        if key is None:
+            raise InvalidTicket("unknown signing key")
+        body = text[: -len(parts[-1]) - 1]
+        if not hmac.compare_digest(self._mac(key, body), parts[-1]):
+            raise InvalidTicket("bad signature")
+        return self._parse(parts)
+
     @staticmethod
     def _mac(key: _Key, body: str) -> str:
         return _b64(hmac.digest(key.secret, body.encode("ascii"), hashlib.sha256))
@@ -310,7 +324,9 @@ class TicketCodec:
                 login_ms=_parse_time(login),
                 key_id=key_id,
                 ip=_decode_text(ip[1:]) if ip else None,
-                tokens=[_decode_text(t) for t in tokens.split(_LIST_MARK)[1:]],
+                tokens=[_decode_text(t) for t in tokens.split(_LIST_MARK)[1:]]
+                if tokens
+                else (),
                 user_data=_decode_text(data),
             )
         except (binascii.Error, UnicodeDecodeError) as exc:

@@ -1,0 +1,223 @@
+"""HTTP benchmark: each contender's app in its own server process, loaded by
+wrk, side by side in one run.
+
+    python -m benchmarks.http                 # 3 rounds of 5 s per run
+    python -m benchmarks.http --smoke         # 1 round of 1 s: checks statuses
+
+The server is pinned to CPU 0 and wrk to CPU 1; contenders run in alternating
+order over the rounds. Every response's status is counted (a Lua script) and a
+run with any unexpected status is reported invalid, never as a number.
+Installs Debian's wrk when it is missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+from collections import defaultdict
+from pathlib import Path
+
+import aiohttp
+
+from .http_apps import CONTENDERS
+
+ROOT = Path(__file__).resolve().parent.parent
+BARE = "bare aiohttp"
+STATUS_SCRIPT = """
+counts = {}
+local threads = {}
+function setup(thread) table.insert(threads, thread) end
+function init(args) counts = {} end
+function response(status, headers, body) counts[status] = (counts[status] or 0) + 1 end
+function done(summary, latency, requests)
+  for _, t in ipairs(threads) do
+    for status, n in pairs(t:get("counts")) do
+      io.write(string.format("status %d %d\\n", status, n))
+    end
+  end
+end
+"""
+
+Scenario = tuple[str, dict[str, str], int]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def ensure_wrk() -> str:
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True)  # noqa: S607
+        wrk = shutil.which("wrk")
+    if wrk is None:
+        raise RuntimeError("wrk is not available")
+    return wrk
+
+
+async def start(contender: str) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    process = subprocess.Popen(  # noqa: ASYNC220, S603 - returns at once
+        ["taskset", "-c", "0", sys.executable, "-m", "benchmarks.http_apps",  # noqa: S607
+         contender, "--port", str(port)],
+        cwd=ROOT,
+    )  # fmt: skip
+    for _ in range(200):
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return process, f"http://127.0.0.1:{port}"
+        await asyncio.sleep(0.05)
+    process.kill()
+    raise RuntimeError(f"{contender} did not start")
+
+
+def _tamper(value: str) -> str:
+    return value[:-4] + ("AAAA" if not value.endswith("AAAA") else "BBBB")
+
+
+async def credentials(contender: str, base: str) -> list[Scenario]:
+    """The scenarios of a contender, with credentials its login gave."""
+    if contender == BARE:
+        return [("valid", {}, 200)]
+    refused = 403 if contender.startswith("aiohttp_auth ") else 401
+    headers: dict[str, dict[str, str]] = {}
+    for user in ("alice", "bob"):
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(f"{base}/login", params={"user": user}) as response,
+        ):
+            body = await response.text()
+            if contender.endswith("bearer"):
+                headers[user] = {"Authorization": f"Bearer {body}"}
+            elif body:  # aiohttp_auth: a ticket made by its factory
+                headers[user] = {"Cookie": f'AUTH_TKT="{body}"'}
+            else:
+                cookies = "; ".join(
+                    f"{k}={m.value}" for k, m in response.cookies.items()
+                )
+                headers[user] = {"Cookie": cookies}
+    name, value = next(iter(headers["alice"].items()))
+    tampered = _tamper(value.rstrip('"')) + ('"' if value.endswith('"') else "")
+    return [
+        ("valid", headers["alice"], 200),
+        ("no credential", {}, refused),
+        ("tampered", {name: tampered}, refused),
+        ("forbidden", headers["bob"], 403),
+    ]
+
+
+def wrk_run(
+    wrk: str,
+    script: str,
+    url: str,
+    headers: dict[str, str],
+    *,
+    seconds: int,
+    connections: int,
+) -> tuple[float, float, dict[int, int]]:
+    command = ["taskset", "-c", "1", wrk, "-t1", f"-c{connections}", f"-d{seconds}s"]
+    command += ["--latency", "-s", script]
+    for name, value in headers.items():
+        command += ["-H", f"{name}: {value}"]
+    output = subprocess.run(  # noqa: S603
+        [*command, url], capture_output=True, text=True, check=True
+    ).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    p99_text = re.search(r"99%\s+([\d.]+)(us|ms|s)\b", output)
+    assert p99_text is not None, output  # noqa: S101 - wrk prints it with --latency
+    scale = {"us": 1e-3, "ms": 1.0, "s": 1e3}[p99_text.group(2)]
+    statuses = {
+        int(status): int(count)
+        for status, count in re.findall(r"^status (\d+) (\d+)$", output, flags=re.M)
+    }
+    return rate, float(p99_text.group(1)) * scale, statuses
+
+
+async def benchmark(rounds: int, seconds: int, connections: int) -> int:
+    wrk = ensure_wrk()
+    script = Path(tempfile.mkdtemp()) / "statuses.lua"
+    script.write_text(STATUS_SCRIPT)
+    rates: dict[tuple[str, str], list[float]] = defaultdict(list)
+    p99s: dict[tuple[str, str], list[float]] = defaultdict(list)
+    invalid: dict[tuple[str, str], str] = {}
+    order = list(CONTENDERS)
+    for round_number in range(rounds):
+        for contender in order if round_number % 2 == 0 else order[::-1]:
+            process, base = await start(contender)
+            try:
+                for scenario, headers, expected in await credentials(contender, base):
+                    rate, p99, statuses = wrk_run(
+                        wrk,
+                        str(script),
+                        f"{base}/protected",
+                        headers,
+                        seconds,
+                        connections,
+                    )
+                    key = (contender, scenario)
+                    if set(statuses) != {expected}:
+                        invalid[key] = f"statuses {statuses}, expected only {expected}"
+                    rates[key].append(rate)
+                    p99s[key].append(p99)
+            finally:
+                process.terminate()
+                process.wait()
+    report(
+        rates, p99s, invalid, rounds=rounds, seconds=seconds, connections=connections
+    )
+    return 1 if invalid else 0
+
+
+def report(
+    rates: dict[tuple[str, str], list[float]],
+    p99s: dict[tuple[str, str], list[float]],
+    invalid: dict[tuple[str, str], str],
+    *,
+    rounds: int,
+    seconds: int,
+    connections: int,
+) -> None:
+    bare_rate = statistics.median(rates[(BARE, "valid")])
+    bare_p99 = statistics.median(p99s[(BARE, "valid")])
+    print(f"\n{rounds} round(s) of {seconds} s per run, {connections} connections\n")
+    print(
+        "| contender | scenario | requests/s (min-max) | vs bare | p99 | p99 vs bare |"
+    )
+    print("| --- | --- | --- | --- | --- | --- |")
+    for (contender, scenario), values in rates.items():
+        key = (contender, scenario)
+        if key in invalid:
+            print(f"| {contender} | {scenario} | INVALID: {invalid[key]} | | | |")
+            continue
+        median = statistics.median(values)
+        p99 = statistics.median(p99s[key])
+        spread = f"{min(values):.0f}-{max(values):.0f}"
+        print(
+            f"| {contender} | {scenario} | {median:.0f} ({spread}) | "
+            f"{median / bare_rate:.2f}x | {p99:.2f} ms | {p99 / bare_p99:.2f}x |"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="1 round of 1 s")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--connections", type=int, default=32)
+    args = parser.parse_args()
+    rounds, seconds = (1, 1) if args.smoke else (args.rounds, args.seconds)
+    sys.exit(asyncio.run(benchmark(rounds, seconds, args.connections)))
+
+
+if __name__ == "__main__":
+    main()

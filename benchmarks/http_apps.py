@@ -1,0 +1,188 @@
+"""The apps `benchmarks.http` serves, one per contender, all alike: `GET /login`
+gives a user credentials, `GET /protected` requires the `edit` permission of a
+three-entry ACL (the aiohttp_auth documentation's). Users: `alice` may edit,
+`bob` may not.
+
+    python -m benchmarks.http_apps CONTENDER --port P
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+from collections.abc import Hashable, Iterable
+from typing import Any
+
+from aiohttp import web
+from aiohttp_auth import acl as old_acl
+from aiohttp_auth import auth as old_auth
+from aiohttp_auth.permissions import Group as OldGroup
+from aiohttp_auth.permissions import Permission as OldPermission
+from aiohttp_security import (
+    CookiesIdentityPolicy,
+    SessionIdentityPolicy,
+    check_permission,
+    setup,
+)
+from aiohttp_security import remember as security_remember
+from aiohttp_security.abc import AbstractAuthorizationPolicy
+from aiohttp_session import session_middleware
+from aiohttp_session.cookie_storage import EncryptedCookieStorage
+from ticket_auth import TicketFactory
+
+from aiohttp_guard import (
+    ACL,
+    AuthService,
+    BearerTicketPolicy,
+    CookieTicketPolicy,
+    Public,
+    Requires,
+    SessionTicketPolicy,
+    remember,
+)
+from aiohttp_guard.permissions import AuthenticatedUser, Everyone, Permission
+
+SECRET = b"benchmark secret: thirty-two b.."
+SESSION_KEY = b"benchmark session key, 32 bytes!"
+GROUPS: dict[str, tuple[str, ...]] = {"alice": ("edit_group",), "bob": ()}
+ENTRIES = [
+    (Permission.Allow, Everyone, ("view",)),
+    (Permission.Allow, AuthenticatedUser, ("view", "view_extra")),
+    (Permission.Allow, "edit_group", ("view", "view_extra", "edit")),
+]
+CONTEXT: ACL[str] = ACL(ENTRIES)
+
+
+async def ok(request: web.Request) -> web.Response:
+    return web.Response(text="ok")
+
+
+async def groups(user_id: str | None) -> Iterable[Hashable] | None:
+    return GROUPS.get(user_id or "", ())
+
+
+def bare() -> web.Application:
+    app = web.Application()
+    app.router.add_get("/protected", ok)
+    return app
+
+
+def guard(kind: str) -> web.Application:
+    app = web.Application()
+    if kind == "session":
+        app.middlewares.append(session_middleware(EncryptedCookieStorage(SESSION_KEY)))
+        policy: Any = SessionTicketPolicy(SECRET, 3600)
+    elif kind == "bearer":
+        policy = BearerTicketPolicy(SECRET, 3600)
+    else:
+        policy = CookieTicketPolicy(SECRET, 3600)
+    AuthService(policy, groups=groups).setup(app)
+
+    @Public()
+    async def login(request: web.Request) -> web.Response:
+        token = await remember(request, request.query["user"])
+        return web.Response(text=token or "")
+
+    app.add_routes(
+        [web.get("/login", login), web.get("/protected", Requires("edit", CONTEXT)(ok))]
+    )
+    return app
+
+
+def security(kind: str) -> web.Application:
+    class Autz(AbstractAuthorizationPolicy):
+        """The same ACL, checked the way aiohttp-security leaves to users."""
+
+        async def authorized_userid(self, identity: str) -> str | None:
+            return identity if identity in GROUPS else None
+
+        async def permits(
+            self, identity: str | None, permission: str | Any, context: Any = None
+        ) -> bool:
+            principals: set[Hashable] = {Everyone}
+            if identity in GROUPS:
+                principals |= {AuthenticatedUser, identity, *GROUPS[identity]}
+            for action, principal, permissions in ENTRIES:
+                if principal in principals and permission in permissions:
+                    return action is Permission.Allow
+            return False
+
+    app = web.Application()
+    if kind == "session":
+        app.middlewares.append(session_middleware(EncryptedCookieStorage(SESSION_KEY)))
+        identity: Any = SessionIdentityPolicy()
+    else:
+        identity = CookiesIdentityPolicy()
+    setup(app, identity, Autz())
+
+    async def login(request: web.Request) -> web.Response:
+        response = web.Response(text="")
+        await security_remember(request, response, request.query["user"])
+        return response
+
+    async def protected(request: web.Request) -> web.Response:
+        await check_permission(request, "edit")
+        return web.Response(text="ok")
+
+    app.add_routes([web.get("/login", login), web.get("/protected", protected)])
+    return app
+
+
+def aiohttp_auth() -> web.Application:
+    """aiohttp_auth 0.1.1 as far as it runs: its `acl_required` always fails
+    and its `remember` fails on aiohttp 2+, so the check is written out with
+    `auth_required` and `get_permitted`, and tickets are made by its factory."""
+    old_context = [
+        (OldPermission.Allow, OldGroup.Everyone, ("view",)),
+        (OldPermission.Allow, OldGroup.AuthenticatedUser, ("view", "view_extra")),
+        (OldPermission.Allow, "edit_group", ("view", "view_extra", "edit")),
+    ]
+
+    async def callback(user_id: str | None) -> tuple[str, ...]:
+        return GROUPS.get(user_id or "", ())
+
+    @old_auth.auth_required
+    async def protected(request: web.Request) -> web.Response:
+        if not await old_acl.get_permitted(request, "edit", old_context):
+            raise web.HTTPForbidden()
+        return web.Response(text="ok")
+
+    async def login(request: web.Request) -> web.Response:
+        ticket = TicketFactory(SECRET).new(
+            request.query["user"], valid_until=time.time() + 3600
+        )
+        return web.Response(text=ticket)
+
+    policy = old_auth.CookieTktAuthentication(SECRET, 3600)
+    middlewares = [old_auth.auth_middleware(policy), old_acl.acl_middleware(callback)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        app = web.Application(middlewares=middlewares)
+    app.add_routes([web.get("/login", login), web.get("/protected", protected)])
+    return app
+
+
+CONTENDERS = {
+    "bare aiohttp": bare,
+    "aiohttp_guard cookie": lambda: guard("cookie"),
+    "aiohttp_guard session (EncryptedCookieStorage)": lambda: guard("session"),
+    "aiohttp_guard bearer": lambda: guard("bearer"),
+    "aiohttp-security cookie (unsigned)": lambda: security("cookie"),
+    "aiohttp-security session (EncryptedCookieStorage)": lambda: security("session"),
+    "aiohttp_auth 0.1.1 cookie": aiohttp_auth,
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("contender", choices=sorted(CONTENDERS))
+    parser.add_argument("--port", type=int, required=True)
+    args = parser.parse_args()
+    warnings.simplefilter("ignore", DeprecationWarning)
+    app = CONTENDERS[args.contender]()
+    web.run_app(app, host="127.0.0.1", port=args.port, access_log=None, print=None)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,195 @@
+"""Micro benchmarks, side by side in one run: tickets against the HMAC floor
+and the peers' ticket formats, ACL checks against Pyramid and aiohttp_auth.
+
+    python -m benchmarks.micro            # the full run (about a minute)
+    python -m benchmarks.micro --quick    # a smoke run: checks it works
+
+Each figure is the median of several rounds (min-max beside it), per call, and
+each ratio is against the first row of its table, measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import hmac
+import itertools
+import statistics
+import time
+import timeit
+from collections.abc import Callable, Hashable
+from typing import Any
+
+from aiohttp.test_utils import make_mocked_request
+from aiohttp_auth.acl import acl as old_acl
+from aiohttp_auth.auth import auth as old_auth
+from aiohttp_auth.permissions import Permission as OldPermission
+from pyramid.authentication import AuthTicket, parse_ticket
+from pyramid.authorization import ACLHelper, Authenticated
+from pyramid.authorization import Allow as PyramidAllow
+from pyramid.authorization import Everyone as PyramidEveryone
+from ticket_auth import TicketFactory
+
+from aiohttp_guard import ACL, Allow, AuthenticatedUser, Everyone, TicketCodec, User
+
+SECRET = b"a benchmark secret of 32 bytes.."
+NO_ADDRESS = "0.0.0.0"  # noqa: S104 - the peers' spelling of "not bound"
+Row = tuple[str, Callable[[], Any]]
+
+
+def per_call(fn: Callable[[], Any], number: int, rounds: int) -> list[float]:
+    timer = timeit.Timer(fn)
+    return [t / number for t in timer.repeat(repeat=rounds, number=number)]
+
+
+def table(title: str, rows: list[Row], number: int, rounds: int) -> None:
+    print(f"\n### {title}\n")
+    print("| contender | median | min-max | ratio |")
+    print("| --- | --- | --- | --- |")
+    baseline = 0.0
+    for name, fn in rows:
+        times = per_call(fn, number, rounds)
+        median = statistics.median(times)
+        baseline = baseline or median
+        spread = f"{min(times) * 1e6:.2f}-{max(times) * 1e6:.2f} us"
+        ratio = median / baseline
+        print(f"| {name} | {median * 1e6:.2f} us | {spread} | {ratio:.2f}x |")
+
+
+def ticket_rows() -> tuple[list[Row], list[Row]]:
+    codec = TicketCodec(SECRET)
+    text = codec.encode(codec.issue("alice", 3600))
+    body = text.rsplit(".", 1)[0].encode()
+    mac = hmac.digest(SECRET, body, hashlib.sha256)
+    # Twice as many distinct tickets as the verifier caches, cycled in order:
+    # every call is a miss, so this row measures the full verification.
+    many = [codec.encode(codec.issue(f"user{i}", 3600)) for i in range(8192)]
+    cold = itertools.cycle(many)
+    old = TicketFactory(SECRET)
+    old_text = old.new("alice", valid_until=time.time() + 3600)
+    pyramid_text = AuthTicket(SECRET.decode(), "alice", NO_ADDRESS, hashalg="sha512")
+    pyramid_value = pyramid_text.cookie_value()
+
+    verify: list[Row] = [
+        (
+            "HMAC-SHA256 floor (digest + compare_digest)",
+            lambda: hmac.compare_digest(hmac.digest(SECRET, body, hashlib.sha256), mac),
+        ),
+        ("aiohttp_guard TicketCodec.decode", lambda: codec.decode(text)),
+        ("aiohttp_guard decode, uncached", lambda: codec.decode(next(cold))),
+        (
+            "ticket_auth (aiohttp_auth) validate, SHA-512",
+            lambda: old.validate(old_text),
+        ),
+        (
+            "Pyramid parse_ticket, SHA-512",
+            lambda: parse_ticket(SECRET.decode(), pyramid_value, NO_ADDRESS, "sha512"),
+        ),
+    ]
+    issue: list[Row] = [
+        (
+            "HMAC-SHA256 floor (digest)",
+            lambda: hmac.digest(SECRET, body, hashlib.sha256),
+        ),
+        (
+            "aiohttp_guard issue + encode",
+            lambda: codec.encode(codec.issue("alice", 3600)),
+        ),
+        (
+            "ticket_auth (aiohttp_auth) new, SHA-512",
+            lambda: old.new("alice", valid_until=time.time() + 3600),
+        ),
+        (
+            "Pyramid AuthTicket.cookie_value, SHA-512",
+            lambda: AuthTicket(
+                SECRET.decode(), "alice", NO_ADDRESS, hashalg="sha512"
+            ).cookie_value(),
+        ),
+    ]
+    return verify, issue
+
+
+class PyramidContext:
+    def __init__(self, acl: list[tuple[str, Hashable, tuple[str, ...]]]) -> None:
+        self.__acl__ = acl
+
+
+class _OldPolicy:
+    """Enough of an aiohttp_auth policy for its get_auth: a logged-in user."""
+
+    async def get(self, request: object) -> str:
+        return "alice"
+
+
+def run_coroutine(coroutine: Any) -> Any:
+    """Run a coroutine that never waits (aiohttp_auth's checks), without a loop."""
+    try:
+        coroutine.send(None)
+    except StopIteration as done:
+        return done.value
+    raise RuntimeError("the coroutine waited")
+
+
+def acl_rows(size: int) -> list[Row]:
+    """Rows checking `edit`, which only the last entry grants."""
+    fillers = [(f"group{i}", ("view", f"perm{i}")) for i in range(size - 1)]
+    ours: ACL[str] = ACL(
+        [*[(Allow, g, p) for g, p in fillers], (Allow, "editors", ("edit",))]
+    )
+    principals = frozenset({Everyone, AuthenticatedUser, User("alice"), "editors"})
+
+    pyramid = PyramidContext(
+        [
+            *[(PyramidAllow, g, p) for g, p in fillers],
+            (PyramidAllow, "editors", ("edit",)),
+        ]
+    )
+    pyramid_principals = [PyramidEveryone, Authenticated, "alice", "editors"]
+    helper = ACLHelper()
+
+    old_context = [
+        *[(OldPermission.Allow, g, p) for g, p in fillers],
+        (OldPermission.Allow, "editors", ("edit",)),
+    ]
+
+    async def old_groups(user_id: str | None) -> tuple[str, ...]:
+        return ("editors",)
+
+    request = make_mocked_request("GET", "/")
+    request[old_acl.GROUPS_KEY] = old_groups
+    request[old_auth.POLICY_KEY] = _OldPolicy()
+    # Every contender must give the same answer, or it measures something else.
+    answers = [
+        bool(ours.permits(principals, "edit")),
+        bool(helper.permits(pyramid, pyramid_principals, "edit")),
+        run_coroutine(old_acl.get_permitted(request, "edit", old_context)),
+    ]
+    if answers != [True, True, True]:
+        raise RuntimeError(f"the contenders disagree: {answers}")
+    return [
+        ("aiohttp_guard ACL.permits", lambda: ours.permits(principals, "edit")),
+        (
+            "Pyramid ACLHelper.permits",
+            lambda: helper.permits(pyramid, pyramid_principals, "edit"),
+        ),
+        (
+            "aiohttp_auth get_permitted (with its group lookup)",
+            lambda: run_coroutine(old_acl.get_permitted(request, "edit", old_context)),
+        ),
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a smoke run")
+    args = parser.parse_args()
+    number, rounds = (200, 2) if args.quick else (20_000, 7)
+    verify, issue = ticket_rows()
+    table("Ticket verify", verify, number, rounds)
+    table("Ticket issue", issue, number, rounds)
+    table("ACL check, 3 entries", acl_rows(3), number, rounds)
+    table("ACL check, 1000 entries", acl_rows(1000), number // 10, rounds)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,2 @@
+from . import acl as acl
+from . import auth as auth
