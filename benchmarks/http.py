@@ -161,8 +161,8 @@ async def benchmark(rounds: int, seconds: int, connections: int) -> int:
                         str(script),
                         f"{base}/protected",
                         headers,
-                        seconds,
-                        connections,
+                        seconds=seconds,
+                        connections=connections,
                     )
                     key = (contender, scenario)
                     if set(statuses) != {expected}:
