@@ -23,8 +23,8 @@ from ._acl import ACE, ACL, Decision, EntryTuple
 from ._durations import seconds
 from ._routes import describe
 from ._views import install_view_guard, mark_guarded
-from .contexts import Context, ContextFactory, static_acl
-from .service import AuthService
+from .contexts import Context, ContextFactory, resolve_context, static_acl
+from .service import request_state
 
 log = logging.getLogger("aiohttp_guard")
 
@@ -155,8 +155,9 @@ class Authenticated(BaseGuard[str]):
         return f"Authenticated(fresh_within={timedelta(milliseconds=self._fresh_ms)!r})"
 
     async def check(self, request: web.Request) -> str:
-        service = AuthService.of(request)
-        identity = await service.identity(request)
+        state = request_state(request)
+        service = state.service
+        identity = await service._identity(state, request)
         if identity is None:
             raise service.unauthenticated(request)
         if self._fresh_ms is not None:
@@ -202,13 +203,17 @@ class Requires(BaseGuard[Decision[Perm]], Generic[Perm]):
         return f"Requires({self.permission!r}, ...)"
 
     async def check(self, request: web.Request) -> Decision[Perm]:
-        service = AuthService.of(request)
-        context = self._context if self._acl is None else self._acl
-        decision = await service.permits(request, self.permission, context)
+        state = request_state(request)
+        service = state.service
+        acl = self._acl
+        if acl is None:
+            acl = await resolve_context(self._context, request)
+        principals = await service._principals(state, request)
+        decision = acl.permits(principals, self.permission)
         if decision:
             return decision
         log.debug("%s %s: %s", request.method, request.path, decision)
-        if await service.identify(request) is None:
+        if await service._identity(state, request) is None:
             raise service.unauthenticated(request)
         raise service.forbidden(request, f"{self.permission!r} is not permitted")
 

@@ -6,7 +6,7 @@ import inspect
 import logging
 import time
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, Final, TypeAlias, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Final, TypeAlias, TypeVar, cast, overload
 
 import attrs
 from aiohttp import web
@@ -99,6 +99,7 @@ class AuthService:
             raise TypeError("groups must be a callable taking a user id (or None)")
         self.policy: AbstractAuthentication = policy
         self.groups = groups
+        self._async_groups = inspect.iscoroutinefunction(groups)
         self.default = default
         self.revocations: RevocationStore = revocations or MemoryRevocationStore()
         self._revocation_ttl = _longest_ticket_life(policy)
@@ -149,7 +150,7 @@ class AuthService:
                     "call AuthService(policy).setup(app) first"
                 )
             return service
-        return _state(source).service
+        return request_state(source).service
 
     def _make_middleware(self) -> Middleware:
         policy = self.policy
@@ -201,7 +202,11 @@ class AuthService:
         cleared); when the revocation store cannot be reached, this raises the
         error handler's 503 rather than trust the ticket.
         """
-        state = _state(request)
+        return await self._identity(request_state(request), request)
+
+    async def _identity(
+        self, state: _RequestState, request: web.Request
+    ) -> Identity | None:
         if not state.resolved:
             identity = await self.policy.identify(request)
             if identity is not None and await self._revoked(request, identity):
@@ -246,7 +251,7 @@ class AuthService:
         not_before = int(time.time() * 1000)
         await self.revocations.revoke(user_id, not_before, self._revocation_ttl)
         if request is not None:
-            _state(request).invalidate()
+            request_state(request).invalidate()
 
     async def identify(self, request: web.Request) -> str | None:
         """The request's user id, or None for an anonymous request."""
@@ -259,14 +264,14 @@ class AuthService:
         (`BearerTicketPolicy`), else None."""
         if not isinstance(user_id, str):
             raise TypeError(f"user_id must be a str, not {type(user_id).__name__}")
-        state = _state(request)
+        state = request_state(request)
         token = await self.policy.remember(request, user_id)
         state.invalidate()
         return token
 
     async def forget(self, request: web.Request) -> None:
         """Log the client out: the response will clear their ticket."""
-        state = _state(request)
+        state = request_state(request)
         await self.policy.forget(request)
         state.invalidate()
 
@@ -276,9 +281,14 @@ class AuthService:
         """Who the request speaks for: the resolver's groups plus `Everyone`,
         and `AuthenticatedUser` and `User(user_id)` when logged in; None when
         the resolver denies the user everything. Resolved once per request."""
-        state = _state(request)
+        return await self._principals(request_state(request), request)
+
+    async def _principals(
+        self, state: _RequestState, request: web.Request
+    ) -> frozenset[Hashable] | None:
         if not state.principals_resolved:
-            user_id = await self.identify(request)
+            identity = await self._identity(state, request)
+            user_id = None if identity is None else identity.user_id
             state.principals = await self._principals_of(user_id)
             state.principals_resolved = True
         return state.principals
@@ -295,9 +305,12 @@ class AuthService:
         """The group resolver's answer for `user_id` (no resolver: no groups)."""
         if self.groups is None:
             return ()
-        groups = self.groups(user_id)
-        if inspect.isawaitable(groups):
-            groups = await groups
+        answer = self.groups(user_id)
+        groups: Groups
+        if self._async_groups or inspect.isawaitable(answer):
+            groups = await cast("Awaitable[Groups]", answer)
+        else:
+            groups = answer
         if isinstance(groups, str | bytes):
             raise TypeError(
                 f"the group resolver returned {groups!r} for {user_id!r}: return a "
@@ -363,17 +376,19 @@ def _longest_ticket_life(policy: AbstractAuthentication) -> float | None:
     return max(lives) + _REVOCATION_MARGIN
 
 
-def _state(request: web.Request) -> _RequestState:
-    state = request_get(request, _STATE)
-    if state is None:
-        if _SERVICE in request.config_dict:
-            raise RuntimeError(
-                "the AuthService middleware has not run for this request: "
-                "call it from a handler, or from a middleware listed after it"
-            )
+def request_state(request: web.Request) -> _RequestState:
+    """The request's state, which names its service (package-internal)."""
+    try:
+        return request[_STATE]
+    except KeyError:
+        pass
+    if _SERVICE in request.config_dict:
         raise RuntimeError(
-            "no AuthService for this request: call AuthService(policy).setup(app) "
-            "on the application, or add aiohttp_guard.auth.auth_middleware(policy) "
-            "to its middlewares"
+            "the AuthService middleware has not run for this request: "
+            "call it from a handler, or from a middleware listed after it"
         )
-    return state
+    raise RuntimeError(
+        "no AuthService for this request: call AuthService(policy).setup(app) "
+        "on the application, or add aiohttp_guard.auth.auth_middleware(policy) "
+        "to its middlewares"
+    )

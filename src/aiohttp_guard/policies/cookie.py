@@ -7,9 +7,10 @@ from datetime import timedelta
 from typing import Literal
 
 import attrs
-from aiohttp import web
+from aiohttp import hdrs, web
 
 from ..tickets import Ticket
+from ._cookie_header import cookie_value
 from ._state import get_state, peek_state
 from ._ticketing import Secret, TicketPolicyBase, may_reissue
 from .base import Identity
@@ -96,7 +97,10 @@ class CookieTicketPolicy(TicketPolicyBase):
         state = peek_state(request, self)
         if isinstance(state, _CookieState) and state.written:
             return None if state.ticket is None else self.identity_of(state.ticket)
-        ticket = self.verify(request, request.cookies.get(self.cookie_name))
+        header = request.headers.get(hdrs.COOKIE)
+        if not header:
+            return None
+        ticket = self.verify(request, cookie_value(header, self.cookie_name))
         if ticket is None:
             return None
         if self.needs_reissue(ticket):
