@@ -55,6 +55,7 @@ EntryTuple: TypeAlias = tuple[
 ]
 
 _NO_MATCH: Final = 1 << 62
+_ALLOW: Final = Permission.Allow  # enum attribute look-ups cost on the hot path
 
 
 def _permission_set(value: object) -> frozenset[Any] | AllPermissionsType:
@@ -251,6 +252,4 @@ class ACL(Generic[P]):
         if best == _NO_MATCH:
             return Decision(False, permission, principals)
         entry = self.entries[best]
-        return Decision(
-            entry.action is Permission.Allow, permission, principals, entry, best
-        )
+        return Decision(entry.action is _ALLOW, permission, principals, entry, best)
