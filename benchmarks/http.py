@@ -16,7 +16,6 @@ import argparse
 import asyncio
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -26,6 +25,7 @@ from pathlib import Path
 
 import aiohttp
 
+from ._ports import free_port, wait_for_port
 from .http_apps import CONTENDERS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,13 +48,6 @@ end
 Scenario = tuple[str, dict[str, str], int]
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def ensure_wrk() -> str:
     wrk = shutil.which("wrk")
     if wrk is None:
@@ -72,11 +65,8 @@ async def start(contender: str) -> tuple[subprocess.Popen[bytes], str]:
          contender, "--port", str(port)],
         cwd=ROOT,
     )  # fmt: skip
-    for _ in range(200):
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return process, f"http://127.0.0.1:{port}"
-        await asyncio.sleep(0.05)
+    if await wait_for_port(port):
+        return process, f"http://127.0.0.1:{port}"
     process.kill()
     raise RuntimeError(f"{contender} did not start")
 

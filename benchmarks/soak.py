@@ -18,7 +18,6 @@ import asyncio
 import contextlib
 import itertools
 import os
-import socket
 import sys
 import time
 from collections import Counter
@@ -29,6 +28,7 @@ import aiohttp
 
 from aiohttp_guard import TicketCodec
 
+from ._ports import free_port, wait_for_port
 from .soak_app import MAX_AGE, REVOKED_USER
 
 ROUTES = ("/public", "/guarded", "/edit")
@@ -83,13 +83,6 @@ def rss_kib(pid: int) -> int:
     raise RuntimeError("no VmRSS")
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def pin(pid: int, cpu: int) -> None:
     if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) > 1:
         with contextlib.suppress(OSError):
@@ -104,11 +97,8 @@ async def start_server(secret: bytes) -> tuple[asyncio.subprocess.Process, str]:
         cwd=ROOT,
     )  # fmt: skip
     pin(process.pid, 0)
-    for _ in range(200):
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return process, f"http://127.0.0.1:{port}"
-        await asyncio.sleep(0.05)
+    if await wait_for_port(port):
+        return process, f"http://127.0.0.1:{port}"
     raise RuntimeError("the soak server did not start")
 
 

@@ -29,9 +29,15 @@ async def token_login(request: web.Request) -> web.Response:
     return web.json_response({"token": token})
 
 
+async def forget_then_whoami(request: web.Request) -> web.Response:
+    await forget(request)
+    return web.Response(text=str(await get_auth(request)))
+
+
 def api_app(policy: object) -> web.Application:
     app = make_app(policy)  # type: ignore[arg-type]
     app.router.add_post("/token", token_login)
+    app.router.add_get("/forget-then-whoami", forget_then_whoami)
     return app
 
 

@@ -274,6 +274,9 @@ class AuthService:
         state = request_state(request)
         await self.policy.forget(request)
         state.invalidate()
+        # Anonymous for the rest of the request, even where the client keeps
+        # its credential (a bearer token).
+        state.resolved, state.identity = True, None
 
     # -- authorization -----------------------------------------------------
 
