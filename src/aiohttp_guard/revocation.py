@@ -48,6 +48,11 @@ class MemoryRevocationStore:
     def __repr__(self) -> str:
         return f"MemoryRevocationStore({len(self._entries)} entries)"
 
+    def __len__(self) -> int:
+        """How many users have a not-before time (expired ones included until
+        the next write): the service skips the look-up when there are none."""
+        return len(self._entries)
+
     async def not_before(self, user_id: str) -> int | None:
         entry = self._entries.get(user_id)
         if entry is None:

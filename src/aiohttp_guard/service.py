@@ -101,8 +101,17 @@ class AuthService:
         self.groups = groups
         self._async_groups = inspect.iscoroutinefunction(groups)
         self.default = default
-        self.revocations: RevocationStore = revocations or MemoryRevocationStore()
+        self.revocations: RevocationStore = (
+            MemoryRevocationStore() if revocations is None else revocations
+        )
+        # An empty in-memory store answers without a look-up (the common case).
+        self._memory_store = (
+            self.revocations
+            if type(self.revocations) is MemoryRevocationStore
+            else None
+        )
         self._revocation_ttl = _longest_ticket_life(policy)
+        self._users: dict[str, User] = {}
         self._store_down = False
         self.error_handler: ErrorHandler = error_handler or DefaultErrorHandler(
             login_url=login_url
@@ -209,7 +218,11 @@ class AuthService:
     ) -> Identity | None:
         if not state.resolved:
             identity = await self.policy.identify(request)
-            if identity is not None and await self._revoked(request, identity):
+            if (
+                identity is not None
+                and (self._memory_store is None or len(self._memory_store))
+                and await self._revoked(request, identity)
+            ):
                 await self.policy.forget(request)
                 identity = None
             state.identity = identity
@@ -302,7 +315,17 @@ class AuthService:
             return None
         if user_id is None:
             return frozenset((*groups, Everyone))
-        return frozenset((*groups, Everyone, AuthenticatedUser, User(user_id)))
+        return frozenset((*groups, Everyone, AuthenticatedUser, self._user(user_id)))
+
+    def _user(self, user_id: str) -> User:
+        """`User(user_id)`, kept for the users seen lately: building one (and
+        hashing it) costs more than the rest of a principal set."""
+        user = self._users.get(user_id)
+        if user is None:
+            if len(self._users) >= _USER_CACHE_SIZE:
+                del self._users[next(iter(self._users))]
+            user = self._users[user_id] = User(user_id)
+        return user
 
     async def resolve_groups(self, user_id: str | None) -> Groups:
         """The group resolver's answer for `user_id` (no resolver: no groups)."""
@@ -364,6 +387,8 @@ class AuthService:
 
 
 _SERVICE: Final = web.AppKey("aiohttp_guard.service", AuthService)
+
+_USER_CACHE_SIZE: Final = 4096
 
 #: Margin added to revocation entries' lifetime, for clocks that disagree.
 _REVOCATION_MARGIN: Final = 60.0
