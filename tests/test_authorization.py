@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Hashable, Iterable
+from pathlib import Path
 from typing import Literal
 
 import pytest
@@ -442,3 +443,22 @@ async def test_routes_report_and_startup_log(
     warning = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warning) == 1
     assert "GET /whoami" in warning[0].getMessage()
+
+
+async def test_static_files_can_be_opened_under_a_default_guard(
+    aiohttp_client: AiohttpClient, tmp_path: Path
+) -> None:
+    (tmp_path / "site.css").write_text("body {}")
+    (tmp_path / "private").mkdir()
+    app = make_app(HeaderPolicy(), default=Authenticated())
+    service = AuthService.of(app)
+    service.public(app.router.add_static("/static", tmp_path, name="static"))
+    app.router.add_static("/files", tmp_path / "private")
+    client = await aiohttp_client(app)
+
+    assert await (await client.get("/static/site.css")).text() == "body {}"
+    assert (await client.get("/files/anything")).status == 401  # still guarded
+    assert (await client.get("/whoami")).status == 401
+    report = {str(r) for r in service.routes_report(app)}
+    assert "GET /static -> Public()" in report
+    assert "GET /files -> Authenticated() (default)" in report

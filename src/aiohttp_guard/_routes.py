@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from typing import Any
 
 import attrs
@@ -76,9 +76,14 @@ def _routes(app: web.Application) -> Iterator[tuple[str, str, Any]]:
                 yield route.method, resource.canonical, handler
 
 
-def routes_report(app: web.Application, default: GuardLike | None) -> list[RouteGuard]:
+def routes_report(
+    app: web.Application, default: GuardLike | None, public: Collection[object] = ()
+) -> list[RouteGuard]:
     report = []
     for method, path, handler in _routes(app):
+        if handler in public:
+            report.append(RouteGuard(method, path, ("Public()",)))
+            continue
         guards = tuple(describe(g) for g in own_guards(handler, method))
         if guards or default is None:
             report.append(RouteGuard(method, path, guards))

@@ -112,6 +112,8 @@ class AuthService:
         )
         self._revocation_ttl = _longest_ticket_life(policy)
         self._users: dict[str, User] = {}
+        self._public: set[object] = set()
+        self._own_guard: dict[tuple[object, str], bool] = {}
         self._store_down = False
         self.error_handler: ErrorHandler = error_handler or DefaultErrorHandler(
             login_url=login_url
@@ -135,7 +137,15 @@ class AuthService:
     def routes_report(self, app: web.Application) -> list[RouteGuard]:
         """Every route of `app` (sub-applications included) with what guards
         it, so an unguarded route is seen before it ships."""
-        return routes_report(app, self.default)
+        return routes_report(app, self.default, self._public)
+
+    def public(self, resource: web.AbstractResource) -> None:
+        """Open every route of `resource` to everyone, as `Public()` opens a
+        handler: for what cannot be decorated, such as
+        `app.router.add_static(...)`, when a `default` guard is set."""
+        for route in resource:
+            self._public.add(route.handler)
+        self._own_guard.clear()
 
     async def _log_routes(self, app: web.Application) -> None:
         report = self.routes_report(app)
@@ -165,7 +175,8 @@ class AuthService:
         policy = self.policy
         default = self.default
         checked_views: set[type] = set()
-        own_guard: dict[tuple[object, str], bool] = {}
+        own_guard = self._own_guard
+        public = self._public
 
         @web.middleware
         async def auth_middleware(
@@ -186,7 +197,9 @@ class AuthService:
                         key = (route_handler, request.method)
                         guarded = own_guard.get(key)
                         if guarded is None:
-                            guarded = own_guard[key] = has_own_guard(*key)
+                            guarded = own_guard[key] = (
+                                route_handler in public or has_own_guard(*key)
+                            )
                         if not guarded:
                             await default(request)
                     response = await handler(request)
