@@ -68,6 +68,10 @@ def preferred_format(accept: str) -> Literal["html", "json"] | None:
     return best
 
 
+def _preferred(request: web.BaseRequest) -> Literal["html", "json"] | None:
+    return preferred_format(request.headers.get(hdrs.ACCEPT, ""))
+
+
 def problem(
     exc_type: type[web.HTTPException], detail: str, headers: Mapping[str, str]
 ) -> web.HTTPException:
@@ -93,7 +97,7 @@ class DefaultErrorHandler:
     def unauthenticated(
         self, request: web.Request, challenge: str | None
     ) -> web.HTTPException:
-        wants = preferred_format(request.headers.get(hdrs.ACCEPT, ""))
+        wants = _preferred(request)
         if self.login_url is not None and wants == "html":
             return web.HTTPFound(self._login_location(request, self.login_url))
         headers: dict[str, str] = {}
@@ -105,14 +109,14 @@ class DefaultErrorHandler:
         return web.HTTPUnauthorized(headers=headers, text=detail)
 
     def forbidden(self, request: web.Request, reason: str) -> web.HTTPException:
-        if preferred_format(request.headers.get(hdrs.ACCEPT, "")) == "json":
+        if _preferred(request) == "json":
             return problem(web.HTTPForbidden, reason, {})
         return web.HTTPForbidden(reason=_header_safe(reason), text=reason)
 
     def unavailable(self, request: web.Request) -> web.HTTPException:
         detail = "Authentication is temporarily unavailable; try again shortly."
         headers = {str(hdrs.RETRY_AFTER): "5"}
-        if preferred_format(request.headers.get(hdrs.ACCEPT, "")) == "json":
+        if _preferred(request) == "json":
             return problem(web.HTTPServiceUnavailable, detail, headers)
         return web.HTTPServiceUnavailable(headers=headers, text=detail)
 
