@@ -41,13 +41,7 @@ def bearer_header(
 
 
 def _ticket_for(policy: TicketPolicyBase, user_id: str, ip: str) -> str:
-    ticket = policy.codec.issue(
-        user_id,
-        policy.max_age,
-        ip=ip if policy.include_ip else None,
-        max_lifetime=policy.max_lifetime,
-    )
-    return policy.codec.encode(ticket)
+    return policy.codec.encode(policy.ticket_for(user_id, ip))
 
 
 def _cookie_policy(

@@ -90,10 +90,15 @@ class TicketPolicyBase(AbstractAuthentication):
         return client_ip(request) if self.include_ip else None
 
     def new_ticket(self, request: web.BaseRequest, user_id: str) -> Ticket:
+        return self.ticket_for(user_id, client_ip(request))
+
+    def ticket_for(self, user_id: str, address: str) -> Ticket:
+        """A new login ticket for `user_id` on a client at `address` (used
+        only when the policy binds tickets to addresses)."""
         return self.codec.issue(
             user_id,
             self.max_age,
-            ip=self.bound_ip(request),
+            ip=address if self.include_ip else None,
             max_lifetime=self.max_lifetime,
         )
 
