@@ -17,6 +17,7 @@ __all__ = [
     "class_guards",
     "ensure_view_guard",
     "handler_guards",
+    "install_attribute_guard",
     "install_view_guard",
     "mark_guarded",
 ]
@@ -79,8 +80,14 @@ def install_view_guard(
     setattr(owner, "__await__", guarded_await)  # noqa: B010 - mypy forbids assigning methods
 
 
+def install_attribute_guard(owner: type[web.View], name: str) -> None:
+    """Enforce the guard held in the class attribute `name` (a subclass may
+    replace it, or set it to None)."""
+    install_view_guard(owner, lambda cls: getattr(cls, name, None), name)
+
+
 def ensure_view_guard(view_class: type[web.View]) -> None:
     """Enforce a `guard` attribute that did not install itself: a plain async
     function, or a guard assigned after the class was created."""
     if getattr(view_class, "guard", None) is not None:
-        install_view_guard(view_class, lambda cls: getattr(cls, "guard", None), "guard")
+        install_attribute_guard(view_class, "guard")

@@ -22,7 +22,7 @@ from aiohttp import hdrs, web
 from ._acl import ACE, ACL, Decision, EntryTuple
 from ._durations import seconds
 from ._routes import describe
-from ._views import install_view_guard, mark_guarded
+from ._views import install_attribute_guard, install_view_guard, mark_guarded
 from .contexts import Context, ContextFactory, resolve_context, static_acl
 from .service import request_state
 
@@ -105,7 +105,7 @@ class BaseGuard(abc.ABC, Generic[T]):
                 "name it 'guard'"
             )
         if issubclass(owner, web.View):
-            install_view_guard(owner, lambda cls: getattr(cls, name, None), name)
+            install_attribute_guard(owner, name)
 
 
 def _request_of(args: tuple[Any, ...]) -> web.Request:
