@@ -133,14 +133,20 @@ def wrk_run(
     return rate, float(p99_text.group(1)) * scale, statuses
 
 
-async def benchmark(rounds: int, seconds: int, connections: int) -> int:
+async def benchmark(
+    rounds: int, seconds: int, connections: int, only: list[str] | None = None
+) -> int:
     wrk = ensure_wrk()
     script = Path(tempfile.mkdtemp()) / "statuses.lua"
     script.write_text(STATUS_SCRIPT)
     rates: dict[tuple[str, str], list[float]] = defaultdict(list)
     p99s: dict[tuple[str, str], list[float]] = defaultdict(list)
     invalid: dict[tuple[str, str], str] = {}
-    order = list(CONTENDERS)
+    order = [
+        name
+        for name in CONTENDERS
+        if name == BARE or not only or any(part in name for part in only)
+    ]
     for round_number in range(rounds):
         for contender in order if round_number % 2 == 0 else order[::-1]:
             process, base = await start(contender)
@@ -204,9 +210,15 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument(
+        "--only",
+        action="append",
+        metavar="TEXT",
+        help="run only the contenders whose name contains TEXT (and bare aiohttp)",
+    )
     args = parser.parse_args()
     rounds, seconds = (1, 1) if args.smoke else (args.rounds, args.seconds)
-    sys.exit(asyncio.run(benchmark(rounds, seconds, args.connections)))
+    sys.exit(asyncio.run(benchmark(rounds, seconds, args.connections, args.only)))
 
 
 if __name__ == "__main__":

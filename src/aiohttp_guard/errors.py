@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from http import HTTPStatus
-from typing import Literal, Protocol
+from typing import Final, Literal, Protocol
 
 import attrs
 from aiohttp import hdrs, web
@@ -13,7 +13,13 @@ from yarl import URL
 
 from .redirects import is_safe_next
 
-__all__ = ["DefaultErrorHandler", "ErrorHandler"]
+__all__ = [
+    "DefaultErrorHandler",
+    "ErrorHandler",
+    "is_refusal",
+    "refusal",
+    "refusal_response",
+]
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -127,6 +133,41 @@ class DefaultErrorHandler:
         if request.method in (hdrs.METH_GET, hdrs.METH_HEAD) and is_safe_next(here):
             url = url.update_query(next=here)
         return str(url)
+
+
+_REFUSAL_MARK: Final = "_aiohttp_guard_refusal"
+
+
+def refusal(exc: web.HTTPException) -> web.HTTPException:
+    """Mark `exc` as the service's answer to a refused request, which the
+    service's middleware returns as a response instead of raising it on.
+
+    An HTTPException that reaches aiohttp stays in a reference cycle with its
+    traceback (aiohttp keeps it as the response in a frame the traceback
+    holds), freed only by the garbage collector, whose pauses were most of a
+    refusal's latency. The mark is an attribute, not a registry, so that it
+    never keeps the exception alive itself.
+    """
+    setattr(exc, _REFUSAL_MARK, True)
+    return exc
+
+
+def is_refusal(exc: web.HTTPException) -> bool:
+    return getattr(exc, _REFUSAL_MARK, False) is True
+
+
+def refusal_response(refusal: web.HTTPException) -> web.Response:
+    """A plain response saying what `refusal` says: status, reason, headers,
+    body and cookies. The middleware returns it rather than raise `refusal`."""
+    response = web.Response(
+        status=refusal.status,
+        reason=refusal.reason,
+        headers=refusal.headers,
+        body=refusal.body,
+    )
+    for name, morsel in refusal.cookies.items():
+        response.cookies[name] = morsel
+    return response
 
 
 def _header_safe(text: str) -> str:

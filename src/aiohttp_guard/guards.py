@@ -254,7 +254,10 @@ class AnyOf(BaseGuard[T]):
                 return await guard(request)
             except web.HTTPException:
                 continue
-        raise refusal
+        try:
+            raise refusal
+        finally:
+            del refusal  # the frame must not hold what its traceback holds
 
 
 class AllOf(BaseGuard[tuple[Any, ...]]):

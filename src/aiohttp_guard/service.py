@@ -18,7 +18,13 @@ from ._compat import request_get, request_key
 from ._routes import RouteGuard, has_own_guard, routes_report
 from ._views import ensure_view_guard
 from .contexts import Context, ContextFactory, resolve_context
-from .errors import DefaultErrorHandler, ErrorHandler
+from .errors import (
+    DefaultErrorHandler,
+    ErrorHandler,
+    is_refusal,
+    refusal,
+    refusal_response,
+)
 from .permissions import AuthenticatedUser, Everyone, User
 from .policies._ticketing import TicketPolicyBase
 from .policies.base import AbstractAuthentication, Identity
@@ -204,9 +210,13 @@ class AuthService:
                             await default(request)
                     response = await handler(request)
                 except web.HTTPException as exc:
-                    # A raised redirect after login must still carry the cookie.
-                    await policy.process_response(request, exc)
-                    raise
+                    if not is_refusal(exc):
+                        # A raised redirect after login must still carry the cookie.
+                        await policy.process_response(request, exc)
+                        raise
+                    # A guard's refusal is answered here, not raised on to
+                    # aiohttp, where it would cost a garbage cycle (`refusal`).
+                    response = refusal_response(exc)
                 await policy.process_response(request, response)
                 return response
             finally:
@@ -254,7 +264,7 @@ class AuthService:
                     self.revocations,
                     exc,
                 )
-            raise self.error_handler.unavailable(request) from exc
+            raise refusal(self.error_handler.unavailable(request)) from exc
         if self._store_down:
             self._store_down = False
             log.warning(
@@ -389,14 +399,16 @@ class AuthService:
     # -- refusals ----------------------------------------------------------
 
     def unauthenticated(self, request: web.Request) -> web.HTTPException:
-        """The answer for a request that must log in (401 or a redirect)."""
-        return self.error_handler.unauthenticated(
-            request, self.policy.challenge(request)
+        """The answer for a request that must log in (401 or a redirect), to
+        raise; the middleware answers it without raising it further."""
+        return refusal(
+            self.error_handler.unauthenticated(request, self.policy.challenge(request))
         )
 
     def forbidden(self, request: web.Request, reason: str) -> web.HTTPException:
-        """The answer for an identified request without the permission (403)."""
-        return self.error_handler.forbidden(request, reason)
+        """The answer for an identified request without the permission (403),
+        to raise like `unauthenticated`'s."""
+        return refusal(self.error_handler.forbidden(request, reason))
 
 
 _SERVICE: Final = web.AppKey("aiohttp_guard.service", AuthService)
