@@ -24,6 +24,7 @@ from aiohttp_guard import (
     Permission,
     User,
 )
+from aiohttp_guard._acl import _DECISION_CACHE_SIZE
 
 
 def test_first_matching_entry_decides_and_no_match_denies() -> None:
@@ -233,3 +234,41 @@ def test_group_and_permission_enums_keep_the_old_names() -> None:
     assert Group.Everyone is Everyone
     assert repr(Allow) == "Allow"
     assert repr(AuthenticatedUser) == "AuthenticatedUser"
+
+
+@given(
+    entries=entries,
+    questions=st.lists(
+        st.tuples(
+            st.frozensets(st.sampled_from(PRINCIPALS)), st.sampled_from(PERMISSIONS)
+        ),
+        max_size=40,
+    ),
+)
+def test_kept_decisions_answer_repeated_questions_as_a_fresh_check_would(
+    entries: list[tuple[Permission, Hashable, object]],
+    questions: list[tuple[frozenset[Hashable], str]],
+) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        acl: ACL[str] = ACL(entries)  # type: ignore[arg-type]
+    for principals, permission in questions + questions:
+        # An equal set built anew (not the same object) finds the same answer.
+        decision = acl.permits(set(principals), permission)
+        assert (decision.allowed, decision.index) == scan(
+            entries, principals, permission
+        )
+        assert decision.principals == principals
+        assert decision.permission == permission
+
+
+def test_an_acl_keeps_a_bounded_number_of_decisions() -> None:
+    acl: ACL[str] = ACL([(Allow, "editors", "edit")])
+    first = acl.permits({"editors", User("user0")}, "edit")
+    assert acl.permits({"editors", User("user0")}, "edit") is first
+    for i in range(5000):
+        assert acl.permits({"editors", User(f"user{i}")}, "edit")
+    assert len(acl._decisions) == _DECISION_CACHE_SIZE
+    again = acl.permits({"editors", User("user0")}, "edit")
+    assert again == first
+    assert again is not first  # forgotten, decided anew

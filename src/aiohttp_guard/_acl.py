@@ -4,7 +4,8 @@ An `ACL` is an ordered list of entries `(action, principal, permissions)`. For
 a request's principals and a permission, the first entry whose principal is
 one of them and whose permissions contain the permission decides: `Allow` or
 `Deny`. No match denies. The list is compiled once into a per-principal index,
-so a check costs a dictionary look-up per principal, however long the list.
+so a check costs a dictionary look-up per principal, however long the list;
+the latest decisions are kept, so a question asked before costs one look-up.
 
 The public home of these names is `aiohttp_guard.acl` (and the package
 itself); this module holds them so that the service can use them without
@@ -20,6 +21,7 @@ from typing import Any, Final, Generic, Literal, TypeAlias, TypeVar
 
 import attrs
 
+from ._fifo_cache import FifoCache
 from .permissions import Permission
 
 __all__ = [
@@ -55,6 +57,7 @@ EntryTuple: TypeAlias = tuple[
 ]
 
 _NO_MATCH: Final = 1 << 62
+_DECISION_CACHE_SIZE: Final = 1024
 _ALLOW: Final = Permission.Allow  # enum attribute look-ups cost on the hot path
 
 
@@ -173,7 +176,7 @@ class ACL(Generic[P]):
     for the same principal decides all its permissions) is a `UserWarning`.
     """
 
-    __slots__ = ("_index", "entries")
+    __slots__ = ("_decisions", "_index", "entries")
 
     def __init__(self, entries: Iterable[ACE[P] | EntryTuple[P]]) -> None:
         self.entries: tuple[ACE[P], ...] = tuple(
@@ -198,6 +201,12 @@ class ACL(Generic[P]):
                 by_permission[permission] = i
             index[ace.principal] = (by_permission, all_index)
         self._index = index
+        # Decisions already made, by (permission, principals): an app asks
+        # the same few questions over and over, and building a `Decision`
+        # costs more than finding it. Sharing one is safe: it is immutable.
+        self._decisions: FifoCache[tuple[P, frozenset[Hashable]], Decision[P]] = (
+            FifoCache(_DECISION_CACHE_SIZE)
+        )
 
     def _warn_unreachable(self, i: int, ace: ACE[P]) -> None:
         reason = (
@@ -234,6 +243,13 @@ class ACL(Generic[P]):
             return Decision(False, permission, None)
         if not isinstance(principals, frozenset):
             principals = frozenset(principals)
+        key = (permission, principals)
+        decision = self._decisions.get(key)
+        if decision is None:
+            decision = self._decisions.put(key, self._decide(principals, permission))
+        return decision
+
+    def _decide(self, principals: frozenset[Hashable], permission: P) -> Decision[P]:
         index = self._index
         best = _NO_MATCH
         if len(principals) <= len(index):

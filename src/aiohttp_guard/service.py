@@ -15,6 +15,7 @@ from aiohttp.web_urldispatcher import MatchInfoError
 
 from ._acl import ACE, ACL, Decision, EntryTuple
 from ._compat import request_get, request_key
+from ._fifo_cache import FifoCache
 from ._routes import RouteGuard, has_own_guard, routes_report
 from ._views import ensure_view_guard
 from .contexts import Context, ContextFactory, resolve_context
@@ -117,7 +118,7 @@ class AuthService:
             else None
         )
         self._revocation_ttl = _longest_ticket_life(policy)
-        self._users: dict[str, User] = {}
+        self._users: FifoCache[str, User] = FifoCache(_USER_CACHE_SIZE)
         self._public: set[object] = set()
         self._own_guard: dict[tuple[object, str], bool] = {}
         self._store_down = False
@@ -345,9 +346,7 @@ class AuthService:
         hashing it) costs more than the rest of a principal set."""
         user = self._users.get(user_id)
         if user is None:
-            if len(self._users) >= _USER_CACHE_SIZE:
-                del self._users[next(iter(self._users))]
-            user = self._users[user_id] = User(user_id)
+            user = self._users.put(user_id, User(user_id))
         return user
 
     async def resolve_groups(self, user_id: str | None) -> Groups:

@@ -14,7 +14,6 @@ character, including a re-encoding of a field, is rejected.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import hashlib
 import hmac
@@ -24,6 +23,8 @@ from typing import Final
 
 import attrs
 
+from ._fifo_cache import FifoCache
+from ._keyed_mac import KeyedMac
 from ._legacy_tickets import LegacyTicketError, verify_legacy
 
 __all__ = [
@@ -86,14 +87,29 @@ class Ticket:
 class _Key:
     key_id: str
     secret: bytes
+    mac: KeyedMac = attrs.field(eq=False)
+
+    def sign(self, body: str) -> str:
+        """The MAC of a ticket's (ASCII) text, as unpadded base64url."""
+        return _b64(self.mac.digest(body.encode("ascii")))
+
+
+# binascii and str.translate directly: the base64 module's url-safe functions
+# are Python wrappers around the same calls, a measurable share of a ticket.
+_TO_URLSAFE: Final = bytes.maketrans(b"+/", b"-_")
+_FROM_URLSAFE: Final = bytes.maketrans(b"-_", b"+/")
+_PADDING: Final = (b"", b"===", b"==", b"=")  # by length % 4
 
 
 def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+    encoded = binascii.b2a_base64(data, newline=False).translate(_TO_URLSAFE)
+    return encoded.rstrip(b"=").decode("ascii")
 
 
 def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    """Decode unpadded base64url; `binascii.Error` when it is not."""
+    data = text.encode("ascii").translate(_FROM_URLSAFE)
+    return binascii.a2b_base64(data + _PADDING[len(data) % 4])
 
 
 def _encode_text(value: str) -> str:
@@ -104,10 +120,13 @@ def _decode_text(field: str) -> str:
     return _unb64(field).decode("utf-8", "surrogatepass") if field else ""
 
 
-def _parse_time(field: str) -> int:
-    if not (field.isascii() and field.isdigit() and len(field) <= _MAX_TIME_DIGITS):
-        raise InvalidTicket("malformed time field")
-    return int(field)
+def _parse_times(*fields: str) -> list[int]:
+    """Integer milliseconds, each at most `_MAX_TIME_DIGITS` digits."""
+    # Only ASCII text is parsed (checked first), where isdigit() means 0-9.
+    for field in fields:
+        if not (field.isdigit() and len(field) <= _MAX_TIME_DIGITS):
+            raise InvalidTicket("malformed time field")
+    return [int(field) for field in fields]
 
 
 def _make_key(secret: object) -> _Key:
@@ -122,7 +141,7 @@ def _make_key(secret: object) -> _Key:
             f"(got {len(secret)}); use os.urandom(32)"
         )
     digest = hmac.digest(secret, _KEY_ID_LABEL, hashlib.sha256)
-    return _Key(key_id=_b64(digest[:6]), secret=secret)
+    return _Key(_b64(digest[:6]), secret, KeyedMac(secret))
 
 
 class TicketCodec:
@@ -164,7 +183,7 @@ class TicketCodec:
         # Texts whose signature checked out, so that the ticket a client sends
         # on every request is verified once, not on every request. Keyed by
         # the whole text, and only ever holding what a ring key signed.
-        self._verified: dict[str, Ticket] = {}
+        self._verified: FifoCache[str, Ticket] = FifoCache(_VERIFIED_CACHE_SIZE)
 
     def __repr__(self) -> str:
         return f"TicketCodec(key_ids={list(self._keys)!r})"
@@ -207,14 +226,7 @@ class TicketCodec:
         if max_lifetime is not None:
             expires = min(expires, login + round(max_lifetime * 1000))
         return Ticket(
-            user_id=user_id,
-            expires_ms=expires,
-            issued_ms=now,
-            login_ms=login,
-            key_id=self._signing.key_id,
-            ip=ip,
-            tokens=tokens,
-            user_data=user_data,
+            user_id, expires, now, login, self._signing.key_id, ip, tokens, user_data
         )
 
     def encode(self, ticket: Ticket) -> str:
@@ -235,7 +247,7 @@ class TicketCodec:
                 _encode_text(ticket.user_data),
             )
         )
-        return body + "." + self._mac(key, body)
+        return body + "." + key.sign(body)
 
     def decode(self, text: str, *, ip: str | None = None) -> Ticket:
         """Verify `text` and return its ticket, or raise `InvalidTicket`.
@@ -246,10 +258,7 @@ class TicketCodec:
         """
         ticket = self._verified.get(text)
         if ticket is None:
-            ticket = self._authenticate(text)
-            if len(self._verified) >= _VERIFIED_CACHE_SIZE:
-                del self._verified[next(iter(self._verified))]
-            self._verified[text] = ticket
+            ticket = self._verified.put(text, self._authenticate(text))
         now = int(self._clock() * 1000)
         if now >= ticket.expires_ms:
             raise InvalidTicket("ticket expired")
@@ -303,31 +312,28 @@ class TicketCodec:
         if key is None:
             raise InvalidTicket("unknown signing key")
         body = text[: -len(parts[-1]) - 1]
-        if not hmac.compare_digest(self._mac(key, body), parts[-1]):
+        if not hmac.compare_digest(key.sign(body), parts[-1]):
             raise InvalidTicket("bad signature")
         return self._parse(parts)
-
-    @staticmethod
-    def _mac(key: _Key, body: str) -> str:
-        return _b64(hmac.digest(key.secret, body.encode("ascii"), hashlib.sha256))
 
     @staticmethod
     def _parse(parts: list[str]) -> Ticket:
         # Only text we signed reaches here, but it is parsed defensively all the
         # same: a leaked key must not become a way to crash the server.
         _, key_id, user, expires, issued, login, ip, tokens, data, _ = parts
+        expires_ms, issued_ms, login_ms = _parse_times(expires, issued, login)
         try:
-            return Ticket(
-                user_id=_decode_text(user),
-                expires_ms=_parse_time(expires),
-                issued_ms=_parse_time(issued),
-                login_ms=_parse_time(login),
-                key_id=key_id,
-                ip=_decode_text(ip[1:]) if ip else None,
-                tokens=[_decode_text(t) for t in tokens.split(_LIST_MARK)[1:]]
+            return Ticket(  # positional: keywords cost more, once per ticket
+                _decode_text(user),
+                expires_ms,
+                issued_ms,
+                login_ms,
+                key_id,
+                _decode_text(ip[1:]) if ip else None,
+                tuple([_decode_text(t) for t in tokens.split(_LIST_MARK)[1:]])
                 if tokens
                 else (),
-                user_data=_decode_text(data),
+                _decode_text(data) if data else "",
             )
-        except (binascii.Error, UnicodeDecodeError) as exc:
+        except (binascii.Error, UnicodeError) as exc:
             raise InvalidTicket("malformed ticket") from exc
