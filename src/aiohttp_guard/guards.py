@@ -124,7 +124,9 @@ def _guarded(
 ) -> Callable[P, Coroutine[Any, Any, R]]:
     @functools.wraps(handler)
     async def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
-        await guard.check(_request_of(args))
+        first = args[0] if args else None
+        request = first if isinstance(first, web.Request) else _request_of(args)
+        await guard.check(request)
         return await handler(*args, **kwargs)
 
     mark_guarded(guarded, guard)
@@ -208,9 +210,13 @@ class Requires(BaseGuard[Decision[Perm]], Generic[Perm]):
         acl = self._acl
         if acl is None:
             acl = await resolve_context(self._context, request)
-        principals = await service._principals(state, request)
+        principals = (
+            state.principals
+            if state.principals_resolved
+            else await service._principals(state, request)
+        )
         decision = acl.permits(principals, self.permission)
-        if decision:
+        if decision.allowed:
             return decision
         log.debug("%s %s: %s", request.method, request.path, decision)
         if await service._identity(state, request) is None:

@@ -8,14 +8,14 @@ import time
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Final, TypeAlias, TypeVar, cast, overload
 
-import attrs
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 from aiohttp.web_urldispatcher import MatchInfoError
 
 from ._acl import ACE, ACL, Decision, EntryTuple
-from ._compat import request_get, request_key
+from ._compat import request_get
 from ._fifo_cache import FifoCache
+from ._request_state import STATE, RequestState
 from ._routes import RouteGuard, has_own_guard, routes_report
 from ._views import ensure_view_guard
 from .contexts import Context, ContextFactory, resolve_context
@@ -46,24 +46,6 @@ P = TypeVar("P", bound=Hashable)
 Groups: TypeAlias = Iterable[Hashable] | None
 #: `(user_id or None) -> Groups`, sync or async.
 GroupResolver: TypeAlias = Callable[[str | None], Groups | Awaitable[Groups]]
-
-
-@attrs.define
-class _RequestState:
-    """Per-request cache, so identity and principals are resolved once however
-    many guards ask."""
-
-    service: AuthService
-    resolved: bool = False
-    identity: Identity | None = None
-    principals_resolved: bool = False
-    principals: frozenset[Hashable] | None = None
-
-    def invalidate(self) -> None:
-        self.resolved = self.principals_resolved = False
-
-
-_STATE: Final = request_key("state", _RequestState)
 
 
 class AuthService:
@@ -189,17 +171,21 @@ class AuthService:
         async def auth_middleware(
             request: web.Request, handler: Handler
         ) -> web.StreamResponse:
-            route_handler = request.match_info.handler
+            match_info = request.match_info
+            route_handler = match_info.handler
             if isinstance(route_handler, type) and route_handler not in checked_views:
                 if issubclass(route_handler, web.View):
                     ensure_view_guard(route_handler)
                 checked_views.add(route_handler)
-            outer = request_get(request, _STATE)
-            request[_STATE] = _RequestState(self)
+            # Only a sub-application's service runs inside another one's, and
+            # gives the outer state back afterwards; a look-up of a missing
+            # key costs a KeyError, so it is made only then.
+            outer = request_get(request, STATE) if len(match_info.apps) > 1 else None
+            request[STATE] = RequestState(self)
             try:
                 try:
                     if default is not None and not isinstance(
-                        request.match_info, MatchInfoError
+                        match_info, MatchInfoError
                     ):
                         key = (route_handler, request.method)
                         guarded = own_guard.get(key)
@@ -222,7 +208,7 @@ class AuthService:
                 return response
             finally:
                 if outer is not None:
-                    request[_STATE] = outer
+                    request[STATE] = outer
 
         return auth_middleware
 
@@ -238,7 +224,7 @@ class AuthService:
         return await self._identity(request_state(request), request)
 
     async def _identity(
-        self, state: _RequestState, request: web.Request
+        self, state: RequestState, request: web.Request
     ) -> Identity | None:
         if not state.resolved:
             identity = await self.policy.identify(request)
@@ -324,22 +310,34 @@ class AuthService:
         return await self._principals(request_state(request), request)
 
     async def _principals(
-        self, state: _RequestState, request: web.Request
+        self, state: RequestState, request: web.Request
     ) -> frozenset[Hashable] | None:
-        if not state.principals_resolved:
-            identity = await self._identity(state, request)
-            user_id = None if identity is None else identity.user_id
-            state.principals = await self._principals_of(user_id)
-            state.principals_resolved = True
-        return state.principals
-
-    async def _principals_of(self, user_id: str | None) -> frozenset[Hashable] | None:
-        groups = await self.resolve_groups(user_id)
+        if state.principals_resolved:
+            return state.principals
+        identity = (
+            state.identity if state.resolved else await self._identity(state, request)
+        )
+        user_id = None if identity is None else identity.user_id
+        # The resolver is called here rather than through `resolve_groups`:
+        # one coroutine fewer on every guarded request.
+        resolver = self.groups
+        groups: Groups = ()
+        if resolver is not None:
+            answer = resolver(user_id)
+            if self._async_groups or inspect.isawaitable(answer):
+                answer = await cast("Awaitable[Groups]", answer)
+            groups = _checked_groups(answer, user_id)
+        principals: frozenset[Hashable] | None
         if groups is None:
-            return None
-        if user_id is None:
-            return frozenset((*groups, Everyone))
-        return frozenset((*groups, Everyone, AuthenticatedUser, self._user(user_id)))
+            principals = None
+        elif user_id is None:
+            principals = frozenset((*groups, Everyone))
+        else:
+            principals = frozenset(
+                (*groups, Everyone, AuthenticatedUser, self._user(user_id))
+            )
+        state.principals, state.principals_resolved = principals, True
+        return principals
 
     def _user(self, user_id: str) -> User:
         """`User(user_id)`, kept for the users seen lately: building one (and
@@ -354,17 +352,9 @@ class AuthService:
         if self.groups is None:
             return ()
         answer = self.groups(user_id)
-        groups: Groups
         if self._async_groups or inspect.isawaitable(answer):
-            groups = await cast("Awaitable[Groups]", answer)
-        else:
-            groups = answer
-        if isinstance(groups, str | bytes):
-            raise TypeError(
-                f"the group resolver returned {groups!r} for {user_id!r}: return a "
-                "collection of groups, such as ('editors',), or None"
-            )
-        return groups
+            answer = await cast("Awaitable[Groups]", answer)
+        return _checked_groups(answer, user_id)
 
     @overload
     async def permits(
@@ -418,6 +408,15 @@ _USER_CACHE_SIZE: Final = 4096
 _REVOCATION_MARGIN: Final = 60.0
 
 
+def _checked_groups(groups: Groups, user_id: str | None) -> Groups:
+    if isinstance(groups, str | bytes):
+        raise TypeError(
+            f"the group resolver returned {groups!r} for {user_id!r}: return a "
+            "collection of groups, such as ('editors',), or None"
+        )
+    return groups
+
+
 def _longest_ticket_life(policy: AbstractAuthentication) -> float | None:
     """How long a ticket issued now can stay valid: revocation entries need to
     live no longer. None when a policy cannot tell (entries are kept)."""
@@ -428,10 +427,10 @@ def _longest_ticket_life(policy: AbstractAuthentication) -> float | None:
     return max(lives) + _REVOCATION_MARGIN
 
 
-def request_state(request: web.Request) -> _RequestState:
+def request_state(request: web.Request) -> RequestState:
     """The request's state, which names its service (package-internal)."""
     try:
-        return request[_STATE]
+        return request[STATE]
     except KeyError:
         pass
     if _SERVICE in request.config_dict:

@@ -1,8 +1,9 @@
-"""Per-request state of each policy instance.
+"""Per-request notes of each policy instance.
 
-One module-level request key holds a dict keyed by policy: aiohttp's typed
-request keys are meant to be made at import time (making one later, from a
-thread, fails), and an app may hold several policies of one class.
+Under the service's middleware they live in its `RequestState` (one look-up
+for everything); a policy called without it (a hand-made middleware, a
+mocked request) keeps them under a request key of its own. Either way they
+are keyed by policy, as an app may hold several policies of one class.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any, Final, TypeVar
 from aiohttp import web
 
 from .._compat import request_get, request_key
+from .._request_state import STATE
 
 __all__ = ["get_state", "peek_state", "set_state"]
 
@@ -21,27 +23,40 @@ T = TypeVar("T")
 _STATES: Final = request_key("policy_states", dict)
 
 
-def _states(request: web.BaseRequest) -> dict[object, Any]:
-    states: dict[object, Any] | None = request_get(request, _STATES)
-    if states is None:
-        states = request[_STATES] = {}
-    return states
+def _notes(request: web.BaseRequest) -> dict[object, Any] | None:
+    state = request_get(request, STATE)
+    if state is not None:
+        return state.policies
+    notes: dict[object, Any] | None = request_get(request, _STATES)
+    return notes
+
+
+def _writable_notes(request: web.BaseRequest) -> dict[object, Any]:
+    state = request_get(request, STATE)
+    if state is not None:
+        if state.policies is None:
+            state.policies = {}
+        return state.policies
+    notes: dict[object, Any] | None = request_get(request, _STATES)
+    if notes is None:
+        notes = request[_STATES] = {}
+    return notes
 
 
 def get_state(request: web.BaseRequest, policy: object, default: Callable[[], T]) -> T:
     """`policy`'s state for this request, made by `default()` the first time."""
-    states = _states(request)
-    if policy not in states:
-        states[policy] = default()
-    state: T = states[policy]
+    notes = _writable_notes(request)
+    if policy not in notes:
+        notes[policy] = default()
+    state: T = notes[policy]
     return state
 
 
 def peek_state(request: web.BaseRequest, policy: object) -> object:
     """`policy`'s state for this request, or None."""
-    states: dict[object, Any] | None = request_get(request, _STATES)
-    return None if states is None else states.get(policy)
+    notes = _notes(request)
+    return None if notes is None else notes.get(policy)
 
 
 def set_state(request: web.BaseRequest, policy: object, value: object) -> None:
-    _states(request)[policy] = value
+    _writable_notes(request)[policy] = value
