@@ -310,3 +310,27 @@ async def test_a_sub_application_may_have_a_service_of_its_own(
     assert await (await client.get("/whoami")).text() == "alice"
     assert await (await client.get("/admin/whoami")).text() == "root"
     assert {cookie.key for cookie in client.session.cookie_jar} == {"ADMIN", "SITE"}
+
+
+async def test_after_a_sub_applications_service_the_root_service_answers_again(
+    aiohttp_client: AiohttpClient,
+) -> None:
+    seen: list[str | None] = []
+
+    @web.middleware
+    async def audit(request: web.Request, handler: Handler) -> web.StreamResponse:
+        response = await handler(request)
+        seen.append(await get_auth(request))  # after the sub-app's middleware
+        return response
+
+    admin = make_app(CookieTicketPolicy(SECRET, 60, cookie_name="ADMIN"))
+    app = make_app(CookieTicketPolicy(SECRET, 60, cookie_name="SITE"))
+    app.middlewares.append(audit)
+    app.add_subapp("/admin", admin)
+    client = await aiohttp_client(app)
+    await client.get("/admin/login", params={"user": "root"})
+    await client.get("/login", params={"user": "alice"})
+    seen.clear()
+
+    assert await (await client.get("/admin/whoami")).text() == "root"
+    assert seen == ["alice"]
