@@ -7,10 +7,12 @@ import ipaddress
 import logging
 from collections.abc import Sequence
 from datetime import timedelta
+from typing import Final
 
 from aiohttp import web
 
 from .._durations import seconds
+from .._fifo_cache import FifoCache
 from ..tickets import VERSION, InvalidTicket, Ticket, TicketCodec
 from .base import AbstractAuthentication, Identity
 
@@ -19,6 +21,8 @@ __all__ = ["TicketPolicyBase", "client_ip", "may_reissue"]
 log = logging.getLogger("aiohttp_guard")
 
 Secret = bytes | Sequence[bytes] | TicketCodec
+
+_IDENTITY_CACHE_SIZE: Final = 4096
 
 
 def client_ip(request: web.BaseRequest) -> str:
@@ -69,6 +73,9 @@ class TicketPolicyBase(AbstractAuthentication):
         )
         self.include_ip = include_ip
         self.cookie_name = cookie_name
+        self._identities: FifoCache[int, tuple[Ticket, Identity]] = FifoCache(
+            _IDENTITY_CACHE_SIZE
+        )
 
     def __repr__(self) -> str:
         return (
@@ -143,9 +150,17 @@ class TicketPolicyBase(AbstractAuthentication):
         remaining = ticket.expires_ms - self.codec.now_ms()
         return remaining < self.reissue_time * 1000
 
-    @staticmethod
-    def identity_of(ticket: Ticket) -> Identity:
-        return Identity(ticket.user_id, ticket.login_ms, ticket.issued_ms)
+    def identity_of(self, ticket: Ticket) -> Identity:
+        """The `Identity` a ticket proves; the same object for the same
+        (cached) ticket, as a client sends one ticket many times."""
+        # Keyed by id(): hashing a Ticket costs more than building an
+        # Identity. The entry holds the ticket, so its id is not reused.
+        entry = self._identities.get(id(ticket))
+        if entry is not None and entry[0] is ticket:
+            return entry[1]
+        identity = Identity(ticket.user_id, ticket.login_ms, ticket.issued_ms)
+        self._identities.put(id(ticket), (ticket, identity))
+        return identity
 
     def challenge(self, request: web.Request) -> str | None:
         return f'Cookie realm="aiohttp_guard", cookie-name="{self.cookie_name}"'
