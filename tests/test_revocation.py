@@ -216,3 +216,19 @@ async def test_a_redis_outage_fails_closed_and_recovers(
         assert "answers again" in caplog.text
     finally:
         await client_redis.aclose()
+
+
+async def test_revocation_splits_tickets_of_the_same_millisecond() -> None:
+    """Tickets tell their issue time in milliseconds; those issued before
+    `logout_everywhere` (even in its millisecond) are revoked, those issued
+    after it returns are not, however fast the two follow each other."""
+    store = MemoryRevocationStore()
+    policy = CookieTicketPolicy(SECRET, 60)
+    service = AuthService(policy, revocations=store)
+    for _ in range(50):
+        before = policy.codec.issue("alice", 60)
+        await service.logout_everywhere("alice")
+        after = policy.codec.issue("alice", 60)
+        not_before = await store.not_before("alice")
+        assert not_before is not None
+        assert before.issued_ms < not_before <= after.issued_ms

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 import time
@@ -271,8 +272,15 @@ class AuthService:
         devices", a password change), so that it stops counting as logged in
         too; call `remember` after this to keep them logged in here.
         """
-        not_before = int(time.time() * 1000)
+        # Tickets tell their issue time in milliseconds: one issued earlier in
+        # this very millisecond must be revoked too, so the limit is the next
+        # one, and this call returns only once it has come, so that tickets
+        # issued afterwards (this device's new login) are not.
+        not_before = int(time.time() * 1000) + 1
         await self.revocations.revoke(user_id, not_before, self._revocation_ttl)
+        wait = not_before / 1000 - time.time()
+        if wait > 0:
+            await asyncio.sleep(wait)
         if request is not None:
             request_state(request).invalidate()
 
