@@ -30,6 +30,7 @@ from .http_apps import CONTENDERS
 
 ROOT = Path(__file__).resolve().parent.parent
 BARE = "bare aiohttp"
+EMPTY_MIDDLEWARE = "aiohttp + an empty middleware"
 STATUS_SCRIPT = """
 counts = {}
 local threads = {}
@@ -77,7 +78,7 @@ def _tamper(value: str) -> str:
 
 async def credentials(contender: str, base: str) -> list[Scenario]:
     """The scenarios of a contender, with credentials its login gave."""
-    if contender == BARE:
+    if contender in (BARE, EMPTY_MIDDLEWARE):
         return [("valid", {}, 200)]
     refused = 403 if contender.startswith("aiohttp_auth ") else 401
     headers: dict[str, dict[str, str]] = {}
@@ -145,7 +146,9 @@ async def benchmark(
     order = [
         name
         for name in CONTENDERS
-        if name == BARE or not only or any(part in name for part in only)
+        if name in (BARE, EMPTY_MIDDLEWARE)
+        or not only
+        or any(part in name for part in only)
     ]
     for round_number in range(rounds):
         for contender in order if round_number % 2 == 0 else order[::-1]:
@@ -214,7 +217,7 @@ def main() -> None:
         "--only",
         action="append",
         metavar="TEXT",
-        help="run only the contenders whose name contains TEXT (and bare aiohttp)",
+        help="run only the contenders whose name contains TEXT (and the references)",
     )
     args = parser.parse_args()
     rounds, seconds = (1, 1) if args.smoke else (args.rounds, args.seconds)

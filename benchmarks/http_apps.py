@@ -16,6 +16,7 @@ from collections.abc import Hashable, Iterable
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 from aiohttp_auth import acl as old_acl
 from aiohttp_auth import auth as old_auth
 from aiohttp_auth.permissions import Group as OldGroup
@@ -65,6 +66,21 @@ async def groups(user_id: str | None) -> Iterable[Hashable] | None:
 
 def bare() -> web.Application:
     app = web.Application()
+    app.router.add_get("/protected", ok)
+    return app
+
+
+@web.middleware
+async def empty_middleware(
+    request: web.Request, handler: Handler
+) -> web.StreamResponse:
+    return await handler(request)
+
+
+def with_empty_middleware() -> web.Application:
+    """What any middleware costs before it does anything: aiohttp then also
+    runs its own middleware that tracks the current app."""
+    app = web.Application(middlewares=[empty_middleware])
     app.router.add_get("/protected", ok)
     return app
 
@@ -166,6 +182,7 @@ def aiohttp_auth() -> web.Application:
 
 CONTENDERS = {
     "bare aiohttp": bare,
+    "aiohttp + an empty middleware": with_empty_middleware,
     "aiohttp_guard cookie": lambda: guard("cookie"),
     "aiohttp_guard session (EncryptedCookieStorage)": lambda: guard("session"),
     "aiohttp_guard bearer": lambda: guard("bearer"),
