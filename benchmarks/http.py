@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
@@ -134,9 +135,29 @@ def wrk_run(
     return rate, float(p99_text.group(1)) * scale, statuses
 
 
+Figures = dict[tuple[str, str], list[float]]
+
+
+@dataclass
+class Results:
+    """Every run's requests/s and p99 (ms) by (contender, scenario)."""
+
+    rates: Figures
+    p99s: Figures
+    invalid: dict[tuple[str, str], str]
+
+    def ratio(self, contender: str, scenario: str) -> float:
+        bare = statistics.median(self.rates[(BARE, "valid")])
+        return statistics.median(self.rates[(contender, scenario)]) / bare
+
+    def p99_ratio(self, contender: str, scenario: str) -> float:
+        bare = statistics.median(self.p99s[(BARE, "valid")])
+        return statistics.median(self.p99s[(contender, scenario)]) / bare
+
+
 async def benchmark(
     rounds: int, seconds: int, connections: int, only: list[str] | None = None
-) -> int:
+) -> Results:
     wrk = ensure_wrk()
     script = Path(tempfile.mkdtemp()) / "statuses.lua"
     script.write_text(STATUS_SCRIPT)
@@ -174,7 +195,7 @@ async def benchmark(
     report(
         rates, p99s, invalid, rounds=rounds, seconds=seconds, connections=connections
     )
-    return 1 if invalid else 0
+    return Results(rates, p99s, invalid)
 
 
 def report(
@@ -221,7 +242,8 @@ def main() -> None:
     )
     args = parser.parse_args()
     rounds, seconds = (1, 1) if args.smoke else (args.rounds, args.seconds)
-    sys.exit(asyncio.run(benchmark(rounds, seconds, args.connections, args.only)))
+    results = asyncio.run(benchmark(rounds, seconds, args.connections, args.only))
+    sys.exit(1 if results.invalid else 0)
 
 
 if __name__ == "__main__":

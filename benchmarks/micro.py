@@ -35,6 +35,10 @@ from aiohttp_guard import ACL, Allow, AuthenticatedUser, Everyone, TicketCodec, 
 SECRET = b"a benchmark secret of 32 bytes.."
 NO_ADDRESS = "0.0.0.0"  # noqa: S104 - the peers' spelling of "not bound"
 Row = tuple[str, Callable[[], Any]]
+VERIFY = "Ticket verify"
+ISSUE = "Ticket issue"
+ACL_3 = "ACL check, 3 entries"
+ACL_1000 = "ACL check, 1000 entries"
 
 
 def per_call(fn: Callable[[], Any], number: int, rounds: int) -> list[float]:
@@ -42,18 +46,21 @@ def per_call(fn: Callable[[], Any], number: int, rounds: int) -> list[float]:
     return [t / number for t in timer.repeat(repeat=rounds, number=number)]
 
 
-def table(title: str, rows: list[Row], number: int, rounds: int) -> None:
+def table(title: str, rows: list[Row], number: int, rounds: int) -> dict[str, float]:
+    """Print one table; return each row's median, in seconds per call."""
     print(f"\n### {title}\n")
     print("| contender | median | min-max | ratio |")
     print("| --- | --- | --- | --- |")
     baseline = 0.0
+    medians = {}
     for name, fn in rows:
         times = per_call(fn, number, rounds)
-        median = statistics.median(times)
+        median = medians[name] = statistics.median(times)
         baseline = baseline or median
         spread = f"{min(times) * 1e6:.2f}-{max(times) * 1e6:.2f} us"
         ratio = median / baseline
         print(f"| {name} | {median * 1e6:.2f} us | {spread} | {ratio:.2f}x |")
+    return medians
 
 
 def ticket_rows() -> tuple[list[Row], list[Row]]:
@@ -191,16 +198,23 @@ def acl_rows(size: int) -> list[Row]:
     ]
 
 
+def run(*, quick: bool) -> dict[str, dict[str, float]]:
+    """Print every table; return their medians by table title and row name."""
+    number, rounds = (200, 2) if quick else (20_000, 7)
+    verify, issue = ticket_rows()
+    return {
+        VERIFY: table(VERIFY, verify, number, rounds),
+        ISSUE: table(ISSUE, issue, number, rounds),
+        ACL_3: table(ACL_3, acl_rows(3), number, rounds),
+        ACL_1000: table(ACL_1000, acl_rows(1000), number // 10, rounds),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a smoke run")
     args = parser.parse_args()
-    number, rounds = (200, 2) if args.quick else (20_000, 7)
-    verify, issue = ticket_rows()
-    table("Ticket verify", verify, number, rounds)
-    table("Ticket issue", issue, number, rounds)
-    table("ACL check, 3 entries", acl_rows(3), number, rounds)
-    table("ACL check, 1000 entries", acl_rows(1000), number // 10, rounds)
+    run(quick=args.quick)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,107 @@
+"""Every benchmark in one run, then one table of the performance targets.
+
+    python -m benchmarks            # micro (about a minute), then HTTP (about 8)
+    python -m benchmarks --smoke    # the same in smoke mode: checks it works
+
+The targets table is computed from the figures printed above it, all of them
+measured in this run. The soak run (memory under load) is separate:
+`python -m benchmarks.soak`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from . import http, micro
+
+GUARD = "aiohttp_guard cookie"
+DENY_SCENARIOS = ("no credential", "tampered", "forbidden")
+
+
+def _verdict(met: bool) -> str:
+    return "yes" if met else "no"
+
+
+def targets(
+    figures: dict[str, dict[str, float]], results: http.Results
+) -> list[tuple[str, str, str]]:
+    """(target, measured, met) for each target that this run measured."""
+    rows = []
+    valid = results.ratio(GUARD, "valid")
+    rows.append(
+        (
+            "HTTP, valid cookie ticket + resolver + Requires: >= 0.85x bare",
+            f"{valid:.2f}x (an empty middleware: "
+            f"{results.ratio(http.EMPTY_MIDDLEWARE, 'valid'):.2f}x)",
+            _verdict(valid >= 0.85),
+        )
+    )
+    deny = [results.ratio(GUARD, s) for s in DENY_SCENARIOS]
+    p99 = [results.p99_ratio(GUARD, s) for s in DENY_SCENARIOS]
+    rows.append(
+        (
+            "HTTP, deny paths (401, tampered 401, 403): >= 0.80x bare, p99 <= 2x",
+            f"{min(deny):.2f}-{max(deny):.2f}x, p99 {min(p99):.2f}-{max(p99):.2f}x",
+            f"throughput {_verdict(min(deny) >= 0.80)}, "
+            f"p99 {_verdict(max(p99) <= 2.0)}",
+        )
+    )
+    verify = figures[micro.VERIFY]
+    floor = verify["HMAC-SHA256 floor (digest + compare_digest)"]
+    warm = verify["aiohttp_guard TicketCodec.decode"] / floor
+    cold = verify["aiohttp_guard decode, uncached"] / floor
+    rows.append(
+        (
+            "Ticket verify <= 1.5x one HMAC-SHA256 + compare_digest",
+            f"{warm:.2f}x for a ticket seen before; {cold:.2f}x uncached",
+            f"seen before {_verdict(warm <= 1.5)}, uncached {_verdict(cold <= 1.5)}",
+        )
+    )
+    issue = figures[micro.ISSUE]
+    issued = issue["aiohttp_guard issue + encode"] / issue["HMAC-SHA256 floor (digest)"]
+    rows.append(
+        (
+            "Ticket issue <= 1.5x one HMAC-SHA256",
+            f"{issued:.2f}x",
+            _verdict(issued <= 1.5),
+        )
+    )
+    for title, factor in ((micro.ACL_3, 4), (micro.ACL_1000, 50)):
+        acl = figures[title]
+        ours = acl["aiohttp_guard ACL.permits"]
+        new_user = acl["aiohttp_guard ACL.permits, a new user each time"]
+        faster = acl["Pyramid ACLHelper.permits"] / ours
+        faster_new = acl["Pyramid ACLHelper.permits"] / new_user
+        rows.append(
+            (
+                f"{title}: <= 1 us, >= {factor}x faster than Pyramid",
+                f"{ours * 1e6:.2f} us, {faster:.1f}x (a new user each time: "
+                f"{new_user * 1e6:.2f} us, {faster_new:.1f}x)",
+                f"{_verdict(ours <= 1e-6 and faster >= factor)} "
+                f"(new users: {_verdict(new_user <= 1e-6 and faster_new >= factor)})",
+            )
+        )
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="a quick check")
+    args = parser.parse_args()
+    print("## Micro benchmarks")
+    figures = micro.run(quick=args.smoke)
+    print("\n## HTTP")
+    rounds, seconds = (1, 1) if args.smoke else (3, 5)
+    results = asyncio.run(http.benchmark(rounds, seconds, connections=32))
+    print("\n## Targets\n")
+    print("| target | measured | met |")
+    print("| --- | --- | --- |")
+    for target, measured, met in targets(figures, results):
+        print(f"| {target} | {measured} | {met} |")
+    sys.exit(1 if results.invalid else 0)
+
+
+if __name__ == "__main__":
+    main()
