@@ -13,13 +13,7 @@ from yarl import URL
 
 from .redirects import is_safe_next
 
-__all__ = [
-    "DefaultErrorHandler",
-    "ErrorHandler",
-    "is_refusal",
-    "refusal",
-    "refusal_response",
-]
+__all__ = ["DefaultErrorHandler", "ErrorHandler"]
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -156,16 +150,13 @@ def is_refusal(exc: web.HTTPException) -> bool:
     return getattr(exc, _REFUSAL_MARK, False) is True
 
 
-def refusal_response(refusal: web.HTTPException) -> web.Response:
-    """A plain response saying what `refusal` says: status, reason, headers,
-    body and cookies. The middleware returns it rather than raise `refusal`."""
+def refusal_response(exc: web.HTTPException) -> web.Response:
+    """A plain response saying what the refusal `exc` says: status, reason,
+    headers, body and cookies. The middleware returns it rather than raise."""
     response = web.Response(
-        status=refusal.status,
-        reason=refusal.reason,
-        headers=refusal.headers,
-        body=refusal.body,
+        status=exc.status, reason=exc.reason, headers=exc.headers, body=exc.body
     )
-    for name, morsel in refusal.cookies.items():
+    for name, morsel in exc.cookies.items():
         response.cookies[name] = morsel
     return response
 
