@@ -326,15 +326,7 @@ class AuthService:
             state.identity if state.resolved else await self._identity(state, request)
         )
         user_id = None if identity is None else identity.user_id
-        # The resolver is called here rather than through `resolve_groups`:
-        # one coroutine fewer on every guarded request.
-        resolver = self.groups
-        groups: Groups = ()
-        if resolver is not None:
-            answer = resolver(user_id)
-            if self._async_groups or inspect.isawaitable(answer):
-                answer = await cast("Awaitable[Groups]", answer)
-            groups = _checked_groups(answer, user_id)
+        groups = await self.resolve_groups(user_id)
         principals: frozenset[Hashable] | None
         if groups is None:
             principals = None
