@@ -120,15 +120,6 @@ def _decode_text(field: str) -> str:
     return _unb64(field).decode("utf-8", "surrogatepass") if field else ""
 
 
-def _parse_times(*fields: str) -> list[int]:
-    """Integer milliseconds, each at most `_MAX_TIME_DIGITS` digits."""
-    # Only ASCII text is parsed (checked first), where isdigit() means 0-9.
-    for field in fields:
-        if not (field.isdigit() and len(field) <= _MAX_TIME_DIGITS):
-            raise InvalidTicket("malformed time field")
-    return [int(field) for field in fields]
-
-
 def _make_key(secret: object) -> _Key:
     if not isinstance(secret, bytes):
         raise TypeError(
@@ -243,7 +234,9 @@ class TicketCodec:
                 str(ticket.issued_ms),
                 str(ticket.login_ms),
                 "" if ticket.ip is None else _LIST_MARK + _encode_text(ticket.ip),
-                "".join(_LIST_MARK + _encode_text(t) for t in ticket.tokens),
+                "".join([_LIST_MARK + _encode_text(t) for t in ticket.tokens])
+                if ticket.tokens
+                else "",
                 _encode_text(ticket.user_data),
             )
         )
@@ -319,15 +312,26 @@ class TicketCodec:
     @staticmethod
     def _parse(parts: list[str]) -> Ticket:
         # Only text we signed reaches here, but it is parsed defensively all the
-        # same: a leaked key must not become a way to crash the server.
+        # same: a leaked key must not become a way to crash the server. The
+        # checks are written out: this runs once per new ticket, and calls
+        # to helpers were a third of it.
         _, key_id, user, expires, issued, login, ip, tokens, data, _ = parts
-        expires_ms, issued_ms, login_ms = _parse_times(expires, issued, login)
+        # The text is ASCII (checked first), where isdigit() means 0-9.
+        if not (
+            expires.isdigit()
+            and issued.isdigit()
+            and login.isdigit()
+            and len(expires) <= _MAX_TIME_DIGITS
+            and len(issued) <= _MAX_TIME_DIGITS
+            and len(login) <= _MAX_TIME_DIGITS
+        ):
+            raise InvalidTicket("malformed time field")
         try:
             return Ticket(  # positional: keywords cost more, once per ticket
                 _decode_text(user),
-                expires_ms,
-                issued_ms,
-                login_ms,
+                int(expires),
+                int(issued),
+                int(login),
                 key_id,
                 _decode_text(ip[1:]) if ip else None,
                 tuple([_decode_text(t) for t in tokens.split(_LIST_MARK)[1:]])
