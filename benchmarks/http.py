@@ -26,12 +26,17 @@ from pathlib import Path
 
 import aiohttp
 
+from aiohttp_guard import TicketCodec
+
 from ._ports import free_port, wait_for_port
-from .http_apps import CONTENDERS
+from .http_apps import CONTENDERS, SECRET
 
 ROOT = Path(__file__).resolve().parent.parent
 BARE = "bare aiohttp"
+BARE_WITH_COOKIE = "bare aiohttp, sent a ticket cookie it ignores"
 EMPTY_MIDDLEWARE = "aiohttp + an empty middleware"
+#: The references, run whatever `--only` selects.
+REFERENCES = (BARE, BARE_WITH_COOKIE, EMPTY_MIDDLEWARE)
 STATUS_SCRIPT = """
 counts = {}
 local threads = {}
@@ -73,13 +78,21 @@ async def start(contender: str) -> tuple[subprocess.Popen[bytes], str]:
     raise RuntimeError(f"{contender} did not start")
 
 
+def ignored_ticket() -> str:
+    """A ticket as long as the cookie contender's, for an app that ignores it."""
+    codec = TicketCodec(SECRET)
+    return codec.encode(codec.issue("alice", 3600))
+
+
 def _tamper(value: str) -> str:
     return value[:-4] + ("AAAA" if not value.endswith("AAAA") else "BBBB")
 
 
 async def credentials(contender: str, base: str) -> list[Scenario]:
     """The scenarios of a contender, with credentials its login gave."""
-    if contender in (BARE, EMPTY_MIDDLEWARE):
+    if contender == BARE_WITH_COOKIE:  # what the credential's bytes cost alone
+        return [("valid", {"Cookie": f"AUTH_TKT={ignored_ticket()}"}, 200)]
+    if contender in REFERENCES:
         return [("valid", {}, 200)]
     refused = 403 if contender.startswith("aiohttp_auth ") else 401
     headers: dict[str, dict[str, str]] = {}
@@ -167,9 +180,7 @@ async def benchmark(
     order = [
         name
         for name in CONTENDERS
-        if name in (BARE, EMPTY_MIDDLEWARE)
-        or not only
-        or any(part in name for part in only)
+        if name in REFERENCES or not only or any(part in name for part in only)
     ]
     for round_number in range(rounds):
         for contender in order if round_number % 2 == 0 else order[::-1]:

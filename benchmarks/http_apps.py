@@ -182,6 +182,7 @@ def aiohttp_auth() -> web.Application:
 
 CONTENDERS = {
     "bare aiohttp": bare,
+    "bare aiohttp, sent a ticket cookie it ignores": bare,
     "aiohttp + an empty middleware": with_empty_middleware,
     "aiohttp_guard cookie": lambda: guard("cookie"),
     "aiohttp_guard session (EncryptedCookieStorage)": lambda: guard("session"),

@@ -7,9 +7,11 @@ the HTTP benchmark's load, beside bare aiohttp's.
 Each app runs in its own server process pinned to CPU 0, loaded by wrk pinned
 to CPU 1, and sampled from outside by py-spy (no hook in the server, so the
 many small calls of a request are not inflated the way an in-process profiler
-inflates them). Time in C functions counts for the Python line that called
-them. The tables give microseconds of the server's busy time per request: by
-file, and by function for aiohttp_guard's own code.
+inflates them). Time in C functions counts for the Python function that
+called them. The tables give microseconds of the server's busy time per
+request, by the file of the innermost Python frame, and by function for
+aiohttp_guard's own code. (Sampling without pausing the server reads each
+awaited coroutine as a stack of its own, so only innermost frames are used.)
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from collections import Counter
 from pathlib import Path
 
 from . import http
+from .http_apps import CONTENDERS
 
 GUARD = "aiohttp_guard cookie"
 LIBRARY = "aiohttp_guard/"
@@ -51,9 +54,8 @@ def parse_stacks(text: str) -> Counter[tuple[Frame, ...]]:
 
 
 class Profile:
-    """Busy samples by file (of the innermost frame), and for each of the
-    library's functions the samples spent in it alone and in it with what it
-    calls; `per_sample` is the server's time per sample, in microseconds per
+    """Busy samples by the file of the innermost frame, and by function for
+    the library's own; `per_sample` turns samples into microseconds per
     request."""
 
     def __init__(
@@ -66,25 +68,19 @@ class Profile:
         self.busy = sum(busy.values())
         self.by_file: Counter[str] = Counter()
         self.own: Counter[str] = Counter()
-        self.within: Counter[str] = Counter()
-        self.library = 0
         for stack, n in busy.items():
-            self.by_file[stack[-1][1]] += n
-            if stack[-1][1].startswith(LIBRARY):
-                self.own[_name(stack[-1])] += n
-            ours = {_name(f) for f in stack if f[1].startswith(LIBRARY)}
-            for name in ours:
-                self.within[name] += n
-            self.library += n if ours else 0
+            function, file = stack[-1]
+            self.by_file[file] += n
+            if file.startswith(LIBRARY):
+                self.own[f"{file.removeprefix(LIBRARY)} {function}"] += n
+
+    @property
+    def library(self) -> int:
+        return sum(self.own.values())
 
     def us(self, samples: float) -> float:
         """Microseconds per request that `samples` stand for."""
         return samples * self.per_sample
-
-
-def _name(frame: Frame) -> str:
-    function, file = frame
-    return f"{file.removeprefix(LIBRARY)} {function}"
 
 
 def py_spy() -> str:
@@ -132,8 +128,7 @@ def report(bare: Profile, guard: Profile, *, top: int) -> None:
     print(
         f"\nServer busy time per request: bare aiohttp {bare.us(bare.busy):.1f} us, "
         f"aiohttp_guard {guard.us(guard.busy):.1f} us, of which "
-        f"{guard.us(guard.library):.1f} us inside aiohttp_guard's functions "
-        "(with what they call)"
+        f"{guard.us(guard.library):.1f} us in aiohttp_guard's own functions"
     )
     print("\n### By file of the innermost frame, us per request\n")
     print("| file | bare aiohttp | aiohttp_guard | difference |")
@@ -151,10 +146,10 @@ def report(bare: Profile, guard: Profile, *, top: int) -> None:
     print(f"| the other {len(files[top:])} files | {rest_b:.2f} | {rest_g:.2f} | "
           f"{rest_g - rest_b:+.2f} |")  # fmt: skip
     print("\n### aiohttp_guard's functions, us per request\n")
-    print("| function | alone | with what it calls |")
+    print("| function | us | share of the request |")
     print("| --- | --- | --- |")
-    for name, n in guard.within.most_common(top):
-        print(f"| {name} | {guard.us(guard.own[name]):.2f} | {guard.us(n):.2f} |")
+    for name, n in guard.own.most_common(top):
+        print(f"| {name} | {guard.us(n):.2f} | {n / guard.busy:.1%} |")
 
 
 def main() -> None:
@@ -164,12 +159,17 @@ def main() -> None:
         default="valid",
         choices=["valid", "no credential", "tampered", "forbidden"],
     )
+    parser.add_argument(
+        "--contender",
+        default=GUARD,
+        choices=[name for name in CONTENDERS if name.startswith("aiohttp_guard")],
+    )
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--top", type=int, default=15, help="rows per table")
     args = parser.parse_args()
     bare = asyncio.run(profile(http.BARE, "valid", args.seconds))
-    guard = asyncio.run(profile(GUARD, args.scenario, args.seconds))
-    print(f"## Profile: {GUARD}, {args.scenario}, against bare aiohttp")
+    guard = asyncio.run(profile(args.contender, args.scenario, args.seconds))
+    print(f"## Profile: {args.contender}, {args.scenario}, against bare aiohttp")
     print(
         f"\n{args.seconds} s each: {guard.requests} guarded requests "
         f"({guard.requests / args.seconds:.0f}/s), {bare.requests} bare ones "

@@ -334,3 +334,25 @@ async def test_after_a_sub_applications_service_the_root_service_answers_again(
 
     assert await (await client.get("/admin/whoami")).text() == "root"
     assert seen == ["alice"]
+
+
+async def test_a_policy_of_your_own_writes_into_every_kind_of_response(
+    aiohttp_client: AiohttpClient,
+) -> None:
+    """The middleware skips the hook only for policies that leave it alone;
+    one that overrides it sees answers, raised HTTP errors and refusals."""
+
+    class StampingPolicy(HeaderPolicy):
+        async def process_response(
+            self, request: web.Request, response: web.StreamResponse
+        ) -> None:
+            response.headers["X-Stamped"] = request.path
+
+    client = await aiohttp_client(make_app(StampingPolicy()))
+    answered = await client.get("/whoami")
+    raised = await client.get("/login?user=a")  # this policy's remember raises 501
+    refused = await client.get("/private")
+    assert (answered.status, raised.status, refused.status) == (200, 501, 401)
+    assert answered.headers["X-Stamped"] == "/whoami"
+    assert raised.headers["X-Stamped"] == "/login"
+    assert refused.headers["X-Stamped"] == "/private"
