@@ -1,6 +1,6 @@
 """Every benchmark in one run, then one table of the performance targets.
 
-    python -m benchmarks            # micro (about a minute), then HTTP (about 8)
+    python -m benchmarks            # micro and in-process (about a minute), HTTP (10)
     python -m benchmarks --smoke    # the same in smoke mode: checks it works
 
 The targets table is computed from the figures printed above it, all of them
@@ -14,7 +14,7 @@ import argparse
 import asyncio
 import sys
 
-from . import http, micro
+from . import http, inprocess, micro
 
 GUARD = "aiohttp_guard cookie"
 DENY_SCENARIOS = ("no credential", "tampered", "forbidden")
@@ -93,6 +93,8 @@ def main() -> None:
     args = parser.parse_args()
     print("## Micro benchmarks")
     figures = micro.run(quick=args.smoke)
+    print("\n## In one process, without sockets\n")
+    asyncio.run(inprocess.run(quick=args.smoke))
     print("\n## HTTP")
     rounds, seconds = (1, 1) if args.smoke else (3, 5)
     results = asyncio.run(http.benchmark(rounds, seconds, connections=32))

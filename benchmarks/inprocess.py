@@ -1,0 +1,96 @@
+"""The HTTP benchmark's apps driven in one process, without sockets: what
+each request costs in Python alone, beside what it costs at the socket.
+
+    python -m benchmarks.inprocess
+
+Each app handles prepared requests through `Application._handle` (routing,
+middlewares, guards, the handler), so transport and load-generator noise drop
+out. Medians of several rounds, per request.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import statistics
+import time
+from collections.abc import Callable
+
+from aiohttp import web
+from aiohttp.test_utils import make_mocked_request
+
+from aiohttp_guard import TicketCodec
+
+from . import http_apps
+
+Case = tuple[str, Callable[[], web.Application], dict[str, str]]
+
+
+def cases() -> list[Case]:
+    codec = TicketCodec(http_apps.SECRET)
+    ticket = codec.encode(codec.issue("alice", 3600))
+    return [
+        ("bare aiohttp", http_apps.bare, {}),
+        ("aiohttp + an empty middleware", http_apps.with_empty_middleware, {}),
+        (
+            "aiohttp_guard cookie",
+            lambda: http_apps.guard("cookie"),
+            {"Cookie": f"AUTH_TKT={ticket}"},
+        ),
+        (
+            "aiohttp_guard bearer",
+            lambda: http_apps.guard("bearer"),
+            {"Authorization": f"Bearer {ticket}"},
+        ),
+    ]
+
+
+async def per_request(
+    app: web.Application, headers: dict[str, str], *, number: int, rounds: int
+) -> list[float]:
+    """Seconds per request over `rounds` rounds of `number` requests."""
+    app.freeze()
+    # Building a mocked request costs far more than handling it: a few
+    # hundred are made once and handled again and again.
+    requests = [
+        make_mocked_request("GET", "/protected", headers=headers, app=app)
+        for _ in range(200)
+    ]
+    first = await app._handle(requests[0])
+    if first.status != 200:
+        raise RuntimeError(f"expected 200, got {first.status}")
+    times = []
+    for _ in range(rounds):
+        gc.collect()
+        started = time.perf_counter()
+        for i in range(number):
+            await app._handle(requests[i % len(requests)])
+        times.append((time.perf_counter() - started) / number)
+    return times
+
+
+async def run(*, quick: bool) -> dict[str, float]:
+    number, rounds = (500, 2) if quick else (20_000, 7)
+    print("| app | per request (min-max) | more than bare |")
+    print("| --- | --- | --- |")
+    medians: dict[str, float] = {}
+    for name, factory, headers in cases():
+        times = await per_request(factory(), headers, number=number, rounds=rounds)
+        median = medians[name] = statistics.median(times)
+        extra = median - medians["bare aiohttp"]
+        print(
+            f"| {name} | {median * 1e6:.2f} us "
+            f"({min(times) * 1e6:.2f}-{max(times) * 1e6:.2f}) | {extra * 1e6:+.2f} us |"
+        )
+    return medians
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a smoke run")
+    asyncio.run(run(quick=parser.parse_args().quick))
+
+
+if __name__ == "__main__":
+    main()
