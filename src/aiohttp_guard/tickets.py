@@ -47,6 +47,9 @@ LEGACY_KEY_ID: Final = "legacy"
 
 _FIELDS: Final = 10
 _VERIFIED_CACHE_SIZE: Final = 4096
+_REJECTED_CACHE_SIZE: Final = 1024
+#: Longer rejected texts are not remembered: at most 1 MiB of hostile input.
+_MAX_REMEMBERED_REJECTION: Final = 1024
 _KEY_ID_LABEL: Final = b"aiohttp_guard key id"
 _MAX_TIME_DIGITS: Final = 15  # milliseconds until the year 33658
 _LIST_MARK: Final = "~"
@@ -147,7 +150,15 @@ class TicketCodec:
     the future an issue time may lie, for servers whose clocks disagree.
     """
 
-    __slots__ = ("_clock", "_keys", "_signing", "_skew_ms", "_upcoming", "_verified")
+    __slots__ = (
+        "_clock",
+        "_keys",
+        "_rejected",
+        "_signing",
+        "_skew_ms",
+        "_upcoming",
+        "_verified",
+    )
 
     def __init__(
         self,
@@ -175,6 +186,11 @@ class TicketCodec:
         # on every request is verified once, not on every request. Keyed by
         # the whole text, and only ever holding what a ring key signed.
         self._verified: FifoCache[str, Ticket] = FifoCache(_VERIFIED_CACHE_SIZE)
+        # Texts whose form or signature failed, with why: a forged or
+        # tampered ticket sent again and again costs one look-up, not a MAC.
+        # The ring never changes, so such a text can never become valid.
+        # Apart from the verified ones, so that garbage evicts only garbage.
+        self._rejected: FifoCache[str, str] = FifoCache(_REJECTED_CACHE_SIZE)
 
     def __repr__(self) -> str:
         return f"TicketCodec(key_ids={list(self._keys)!r})"
@@ -251,7 +267,7 @@ class TicketCodec:
         """
         ticket = self._verified.get(text)
         if ticket is None:
-            ticket = self._verified.put(text, self._authenticate(text))
+            ticket = self._verified.put(text, self._authenticate_once(text))
         now = int(self._clock() * 1000)
         if now >= ticket.expires_ms:
             raise InvalidTicket("ticket expired")
@@ -289,6 +305,18 @@ class TicketCodec:
             tokens=legacy.tokens,
             user_data=legacy.user_data,
         )
+
+    def _authenticate_once(self, text: str) -> Ticket:
+        """`_authenticate`, remembering the texts it rejects."""
+        reason = self._rejected.get(text)
+        if reason is not None:
+            raise InvalidTicket(reason)
+        try:
+            return self._authenticate(text)
+        except InvalidTicket as exc:
+            if len(text) <= _MAX_REMEMBERED_REJECTION:
+                self._rejected.put(text, exc.reason)
+            raise
 
     def _authenticate(self, text: str) -> Ticket:
         """The ticket of `text` if its form and signature are right."""
