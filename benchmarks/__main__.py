@@ -1,6 +1,6 @@
 """Every benchmark in one run, then one table of the performance targets.
 
-    python -m benchmarks            # micro and in-process (about a minute), HTTP (10)
+    python -m benchmarks            # micro and in-process, then HTTP: ~12 minutes
     python -m benchmarks --smoke    # the same in smoke mode: checks it works
 
 The targets table is computed from the figures printed above it, all of them
