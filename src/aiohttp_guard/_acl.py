@@ -17,7 +17,7 @@ from __future__ import annotations
 import enum
 import warnings
 from collections.abc import Collection, Hashable, Iterable, Iterator
-from typing import Any, Final, Generic, Literal, TypeAlias, TypeVar
+from typing import Any, Final, Generic, Literal, TypeAlias, TypeVar, cast
 
 import attrs
 
@@ -68,7 +68,7 @@ def _permission_set(value: object) -> frozenset[Any] | AllPermissionsType:
     if isinstance(value, str | bytes) or not isinstance(value, Iterable):
         hash(value)
         return frozenset((value,))
-    members = frozenset(value)
+    members: frozenset[Any] = frozenset(cast("Iterable[Any]", value))
     return ALL_PERMISSIONS if ALL_PERMISSIONS in members else members
 
 
@@ -96,7 +96,7 @@ class ACE(Generic[P]):
         principal: Hashable,
         permissions: P | Iterable[P] | AllPermissionsType,
     ) -> None:
-        if not isinstance(action, Permission):
+        if not isinstance(action, Permission):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise TypeError(
                 f"an ACL entry's action must be Allow or Deny, not {action!r}"
             )
@@ -112,7 +112,7 @@ class ACE(Generic[P]):
             raise TypeError(
                 f"an ACL entry's permissions must be hashable, not {permissions!r}"
             ) from None
-        self.__attrs_init__(action, principal, converted)
+        self.__attrs_init__(action, principal, converted)  # pyright: ignore[reportAttributeAccessIssue, reportUnknownMemberType]
 
     def __repr__(self) -> str:
         return f"ACE({self.action!r}, {self.principal!r}, {_show(self.permissions)})"
@@ -120,19 +120,20 @@ class ACE(Generic[P]):
 
 def _entry(index: int, entry: object) -> ACE[P]:
     if isinstance(entry, ACE):
-        return entry
+        return cast("ACE[P]", entry)
     if isinstance(entry, str | bytes) or not isinstance(entry, tuple | list):
         raise TypeError(
             f"ACL entry {index} must be an ACE or an (action, principal, "
             f"permissions) tuple, not {type(entry).__name__}"
         )
-    if len(entry) != 3:
+    items = cast("tuple[Any, ...] | list[Any]", entry)
+    if len(items) != 3:
         raise ValueError(
-            f"ACL entry {index} has {len(entry)} items; expected "
+            f"ACL entry {index} has {len(items)} items; expected "
             "(action, principal, permissions)"
         )
     try:
-        return ACE(*entry)
+        return ACE(*items)
     except TypeError as exc:
         raise TypeError(f"ACL entry {index}: {exc}") from None
 
@@ -230,7 +231,9 @@ class ACL(Generic[P]):
         return f"ACL({list(self.entries)!r})"
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, ACL) and self.entries == other.entries
+        return (
+            isinstance(other, ACL) and self.entries == cast("ACL[Any]", other).entries
+        )
 
     def __hash__(self) -> int:
         return hash(self.entries)

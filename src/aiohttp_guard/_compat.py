@@ -19,7 +19,8 @@ else:
 def request_key(name: str, type_: type[_T]) -> RequestKey[_T]:
     """A typed per-request storage key: `web.RequestKey` where aiohttp has it
     (3.14+, which warns about string keys), a plain string before."""
-    if RequestKey is None:  # pragma: no cover - aiohttp < 3.14
+    # Typed as always there; at run time, None on aiohttp < 3.14.
+    if RequestKey is None:  # pragma: no cover  # pyright: ignore[reportUnnecessaryComparison]
         key: Any = f"aiohttp_guard.{name}"
         return key  # type: ignore[no-any-return]
     return RequestKey(f"aiohttp_guard.{name}", type_)

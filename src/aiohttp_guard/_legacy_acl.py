@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable, Coroutine, Hashable, Iterable, Sequence
-from typing import Any, Final, ParamSpec, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, Final, ParamSpec, TypeAlias, TypeVar, cast
 
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
@@ -20,6 +20,9 @@ from ._compat import request_get, request_key
 from .guards import BaseGuard
 from .permissions import AuthenticatedUser, Everyone
 from .service import AuthService, Groups
+
+if TYPE_CHECKING:
+    from aiohttp.web import RequestKey
 
 __all__ = ["acl_middleware", "acl_required", "get_permitted", "get_user_groups"]
 
@@ -31,8 +34,13 @@ GroupCallback: TypeAlias = Callable[[str | None], Groups | Awaitable[Groups]]
 #: An old context: a sequence of entries, or a zero-argument callable giving one.
 LegacyContext: TypeAlias = Sequence[Any] | Callable[[], Sequence[Any]]
 
-_CALLBACK: Final = request_key("acl.callback", object)
-_GROUPS: Final = request_key("acl.groups", tuple)
+# The key constructor takes a class; these say what the keys really hold.
+_CALLBACK: Final = cast(
+    "RequestKey[GroupCallback]", request_key("acl.callback", object)
+)
+_GROUPS: Final = cast(
+    "RequestKey[tuple[frozenset[Hashable] | None]]", request_key("acl.groups", tuple)
+)
 
 
 def acl_middleware(callback: GroupCallback) -> Middleware:
@@ -54,17 +62,15 @@ async def get_user_groups(request: web.Request) -> frozenset[Hashable] | None:
     service's `groups` resolver stands in for the callback."""
     cached = request_get(request, _GROUPS)
     if cached is not None:
-        result: frozenset[Hashable] | None = cached[0]
-        return result
+        return cached[0]
     service = AuthService.of(request)
     user_id = await service.identify(request)
     callback = request_get(request, _CALLBACK)
     if callback is None:
         groups = await service.resolve_groups(user_id)
     else:
-        groups = callback(user_id)  # type: ignore[operator]
-        if inspect.isawaitable(groups):
-            groups = await groups
+        answer = callback(user_id)
+        groups = await answer if inspect.isawaitable(answer) else answer
     principals = _principals(groups, user_id)
     request[_GROUPS] = (principals,)
     return principals
@@ -85,8 +91,11 @@ def _principals(
 
 
 def _acl_of(context: LegacyContext) -> ACL[Any]:
-    value = context() if callable(context) and not isinstance(context, ACL) else context
-    return value if isinstance(value, ACL) else ACL(value)
+    # An ACL may come in place of the entries, from a callable or not.
+    entries: object = context() if callable(context) else context
+    if isinstance(entries, ACL):
+        return cast("ACL[Any]", entries)
+    return ACL(cast("Sequence[Any]", entries))  # pyright: ignore[reportUnnecessaryCast]
 
 
 async def get_permitted(

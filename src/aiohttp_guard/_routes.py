@@ -8,7 +8,13 @@ from typing import Any
 import attrs
 from aiohttp import hdrs, web
 
-from ._views import GuardLike, class_guards, ensure_view_guard, handler_guards
+from ._views import (
+    GuardLike,
+    class_guards,
+    ensure_view_guard,
+    handler_guards,
+    is_view_class,
+)
 
 __all__ = ["RouteGuard", "has_own_guard", "routes_report"]
 
@@ -41,7 +47,7 @@ def _view_guards(view_class: type[web.View], method: str) -> list[GuardLike]:
 
 def own_guards(handler: object, method: str) -> list[GuardLike]:
     """The guards a route's handler brings for `method` requests."""
-    if isinstance(handler, type) and issubclass(handler, web.View):
+    if is_view_class(handler):
         return _view_guards(handler, method)
     return list(handler_guards(handler))
 
@@ -79,7 +85,7 @@ def _routes(app: web.Application) -> Iterator[tuple[str, str, Any]]:
 def routes_report(
     app: web.Application, default: GuardLike | None, public: Collection[object] = ()
 ) -> list[RouteGuard]:
-    report = []
+    report: list[RouteGuard] = []
     for method, path, handler in _routes(app):
         if handler in public:
             report.append(RouteGuard(method, path, ("Public()",)))

@@ -9,7 +9,7 @@ on the instance's class each time, so a subclass may replace it.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Generator
-from typing import Any
+from typing import Any, TypeGuard
 
 from aiohttp import web
 
@@ -19,6 +19,7 @@ __all__ = [
     "handler_guards",
     "install_attribute_guard",
     "install_view_guard",
+    "is_view_class",
     "mark_guarded",
 ]
 
@@ -29,6 +30,12 @@ _GUARDS_ATTR = "__aiohttp_guards__"
 _FIND_ATTR = "__aiohttp_guard_find__"
 _INNER_ATTR = "__aiohttp_guard_inner__"
 _NAME_ATTR = "__aiohttp_guard_name__"
+
+
+def is_view_class(value: object) -> TypeGuard[type[web.View]]:
+    """Whether `value` is a class-based view; a check that leaves `value`'s
+    type alone when it is not one, so both type checkers follow it."""
+    return isinstance(value, type) and issubclass(value, web.View)
 
 
 def mark_guarded(wrapper: Callable[..., Any], guard: GuardLike) -> None:

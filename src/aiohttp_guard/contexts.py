@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable, Hashable, Sequence
-from typing import Any, TypeAlias, TypeVar
+from typing import Any, TypeAlias, TypeVar, cast
 
 from aiohttp import web
 
@@ -39,26 +39,26 @@ Context: TypeAlias = ContextValue[P] | ContextFactory[P]
 
 def _compiled(value: object) -> ACL[Any]:
     if isinstance(value, ACL):
-        return value
+        return cast("ACL[Any]", value)
     if isinstance(value, str | bytes) or not isinstance(value, Sequence):
         raise TypeError(
             "an ACL context must be an ACL, a sequence of entries, or a callable "
             f"returning one; got {type(value).__name__}"
         )
-    return ACL(value)
+    return ACL(cast("Sequence[Any]", value))
 
 
 def static_acl(context: Context[P]) -> ACL[P] | None:
     """The compiled ACL of a fixed context; None for a callable one."""
     if callable(context) and not isinstance(context, ACL):
         return None
-    return _compiled(context)
+    return _compiled(cast(object, context))
 
 
 async def resolve_context(context: Context[P], request: web.Request) -> ACL[P]:
     """The ACL that `context` gives for `request`."""
     if isinstance(context, ACL):
-        return context
+        return cast("ACL[P]", context)
     if callable(context):
         value = context(request)
         if inspect.isawaitable(value):

@@ -15,14 +15,19 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Hashable, Sequence
 from datetime import timedelta
-from typing import Any, Generic, ParamSpec, Protocol, TypeVar, overload
+from typing import Any, Generic, ParamSpec, Protocol, TypeVar, cast, overload
 
 from aiohttp import hdrs, web
 
 from ._acl import ACE, ACL, Decision, EntryTuple
 from ._durations import seconds
 from ._routes import describe
-from ._views import install_attribute_guard, install_view_guard, mark_guarded
+from ._views import (
+    install_attribute_guard,
+    install_view_guard,
+    is_view_class,
+    mark_guarded,
+)
 from .contexts import Context, ContextFactory, resolve_context, static_acl
 from .service import request_state
 
@@ -76,14 +81,16 @@ class BaseGuard(abc.ABC, Generic[T]):
     def __call__(
         self, target: Callable[P, Coroutine[Any, Any, R]], /
     ) -> Callable[P, Coroutine[Any, Any, R]]: ...
-    def __call__(self, target: Any, /) -> Any:
+    def __call__(self, target: object, /) -> Any:
         if isinstance(target, web.BaseRequest):
             return self.check(target)  # type: ignore[arg-type]
-        if isinstance(target, type) and issubclass(target, web.View):
+        if is_view_class(target):
             install_view_guard(target, lambda _cls: self)
             return target
         if callable(target):
-            return _guarded(self, target)
+            return _guarded(
+                self, cast("Callable[..., Coroutine[Any, Any, Any]]", target)
+            )
         raise TypeError(
             f"{type(self).__name__} guards a request, a handler or a web.View, "
             f"not {type(target).__name__}"
@@ -159,7 +166,7 @@ class Authenticated(BaseGuard[str]):
     async def check(self, request: web.Request) -> str:
         state = request_state(request)
         service = state.service
-        identity = await service._identity(state, request)
+        identity = await service._identity(state, request)  # pyright: ignore[reportPrivateUsage]
         if identity is None:
             raise service.unauthenticated(request)
         if self._fresh_ms is not None:
@@ -213,13 +220,14 @@ class Requires(BaseGuard[Decision[Perm]], Generic[Perm]):
         principals = (
             state.principals
             if state.principals_resolved
-            else await service._principals(state, request)
+            else await service._principals(state, request)  # pyright: ignore[reportPrivateUsage]
         )
         decision = acl.permits(principals, self.permission)
         if decision.allowed:
             return decision
         log.debug("%s %s: %s", request.method, request.path, decision)
-        if await service._identity(state, request) is None:
+        identity = await service._identity(state, request)  # pyright: ignore[reportPrivateUsage]
+        if identity is None:
             raise service.unauthenticated(request)
         raise service.forbidden(request, f"{self.permission!r} is not permitted")
 

@@ -18,7 +18,7 @@ from ._compat import request_get
 from ._fifo_cache import FifoCache
 from ._request_state import STATE, RequestState
 from ._routes import RouteGuard, has_own_guard, routes_report
-from ._views import ensure_view_guard
+from ._views import ensure_view_guard, is_view_class
 from .contexts import Context, ContextFactory, resolve_context
 from .errors import (
     DefaultErrorHandler,
@@ -179,9 +179,8 @@ class AuthService:
         ) -> web.StreamResponse:
             match_info = request.match_info
             route_handler = match_info.handler
-            if isinstance(route_handler, type) and route_handler not in checked_views:
-                if issubclass(route_handler, web.View):
-                    ensure_view_guard(route_handler)
+            if is_view_class(route_handler) and route_handler not in checked_views:
+                ensure_view_guard(route_handler)
                 checked_views.add(route_handler)
             # Only a sub-application's service runs inside another one's, and
             # gives the outer state back afterwards; a look-up of a missing
@@ -300,7 +299,7 @@ class AuthService:
         """Log `user_id` in: the response will carry their ticket. Returns
         the token to hand out when the policy stores nothing on the client
         (`BearerTicketPolicy`), else None."""
-        if not isinstance(user_id, str):
+        if not isinstance(user_id, str):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise TypeError(f"user_id must be a str, not {type(user_id).__name__}")
         state = request_state(request)
         token = await self.policy.remember(request, user_id)

@@ -225,7 +225,7 @@ class TicketCodec:
         Pass the `login_ms` of an existing ticket to reissue it; `max_lifetime`
         (seconds from login) caps the expiry so reissuing never extends it.
         """
-        if not isinstance(user_id, str):
+        if not isinstance(user_id, str):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise TypeError(f"user_id must be a str, not {type(user_id).__name__}")
         now = self.now_ms()
         login = now if login_ms is None else login_ms

@@ -146,7 +146,7 @@ def make_app(
         policy = CookieTicketPolicy(secret, max_age=3600, reissue_time=600)
         revocations = MemoryRevocationStore()
     else:
-        redis = Redis.from_url(redis_url)
+        redis: Redis = Redis.from_url(redis_url)  # pyright: ignore[reportUnknownMemberType]
         app.middlewares.append(session_middleware(RedisStorage(redis, max_age=3600)))
         policy = SessionTicketPolicy(secret, max_age=3600, reissue_time=600)
         revocations = RedisRevocationStore(redis)

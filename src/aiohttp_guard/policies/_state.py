@@ -9,18 +9,23 @@ are keyed by policy, as an app may hold several policies of one class.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
 
 from aiohttp import web
 
 from .._compat import request_get, request_key
 from .._request_state import STATE
 
+if TYPE_CHECKING:
+    from aiohttp.web import RequestKey
+
 __all__ = ["get_state", "peek_state", "set_state"]
 
 T = TypeVar("T")
 
-_STATES: Final = request_key("policy_states", dict)
+_STATES: Final = cast(
+    "RequestKey[dict[object, Any]]", request_key("policy_states", dict)
+)
 
 
 def _notes(request: web.BaseRequest) -> dict[object, Any] | None:

@@ -25,7 +25,7 @@ class PolicyChain(AbstractAuthentication):
         if not policies:
             raise ValueError("a policy chain needs at least one policy")
         for policy in policies:
-            if not isinstance(policy, AbstractAuthentication):
+            if not isinstance(policy, AbstractAuthentication):  # pyright: ignore[reportUnnecessaryIsInstance]
                 raise TypeError(
                     "every policy of a chain must be an AbstractAuthentication, "
                     f"not {type(policy).__name__}"
