@@ -11,7 +11,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import NoReturn
+from typing import NoReturn, cast
 
 import pytest
 from redis.asyncio import Redis
@@ -47,10 +47,10 @@ def missing_service(reason: str) -> NoReturn:
 async def redis_client() -> AsyncIterator[Redis]:
     """A client of the Redis at REDIS_URL; its keys are the test's to use under
     the `redis_prefix`."""
-    client = Redis.from_url(REDIS_URL)
+    client: Redis = Redis.from_url(REDIS_URL)  # pyright: ignore[reportUnknownMemberType]
     try:
         async with asyncio.timeout(2):
-            await client.ping()
+            await client.ping()  # pyright: ignore[reportUnknownMemberType]
     except (RedisError, OSError, TimeoutError) as exc:
         await client.aclose()
         missing_service(f"no Redis server answers at {REDIS_URL} ({exc!r})")
@@ -63,7 +63,11 @@ async def redis_prefix(redis_client: Redis) -> AsyncIterator[str]:
     """A key prefix of this test's own, cleaned up afterwards."""
     prefix = f"aiohttp_guard-test:{uuid.uuid4().hex}:"
     yield prefix
-    keys = [key async for key in redis_client.scan_iter(match=prefix + "*")]
+    found = cast(
+        "AsyncIterator[bytes]",
+        redis_client.scan_iter(match=prefix + "*"),  # pyright: ignore[reportUnknownMemberType]
+    )
+    keys = [key async for key in found]
     if keys:
         await redis_client.delete(*keys)
 

@@ -25,7 +25,7 @@ from aiohttp_guard import (
 def make_app(
     secrets: list[bytes], upcoming: list[bytes], redis_url: str, prefix: str
 ) -> web.Application:
-    redis = Redis.from_url(redis_url)
+    redis: Redis = Redis.from_url(redis_url)  # pyright: ignore[reportUnknownMemberType]
     service = AuthService(
         CookieTicketPolicy(TicketCodec(secrets, upcoming=upcoming), max_age=600),
         revocations=RedisRevocationStore(redis, prefix=prefix),

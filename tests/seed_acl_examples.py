@@ -1,4 +1,5 @@
 # mypy: allow-untyped-defs, allow-untyped-calls
+# pyright: basic
 """The ACL examples of the aiohttp_auth 0.1.1 documentation (../shared/seed/),
 as written there but for the import path, with the page's typos mended as its
 NOTES.md says. Left unannotated on purpose: old code must keep working."""

@@ -1,5 +1,8 @@
 """ACL semantics: first match decides, default deny, compiled and exact."""
 
+# These tests look into the caches' internals on purpose.
+# pyright: reportPrivateUsage=false
+
 from __future__ import annotations
 
 import enum

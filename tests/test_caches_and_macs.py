@@ -1,6 +1,9 @@
 """The small building blocks under the codec: the keyed HMAC and the bounded
 caches of verified tickets, rejected texts and users."""
 
+# These tests look into the caches' internals on purpose.
+# pyright: reportPrivateUsage=false
+
 from __future__ import annotations
 
 import hmac

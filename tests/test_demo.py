@@ -94,7 +94,7 @@ async def test_wrong_password_and_unknown_user_read_the_same(
     aiohttp_client: AiohttpClient,
 ) -> None:
     client = await aiohttp_client(make_app())
-    answers = []
+    answers: list[str] = []
     for user, password in (("user", "nope"), ("nobody", "password"), ("", "")):
         response = await client.post(
             "/login", data={"username": user, "password": password}

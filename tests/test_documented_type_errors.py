@@ -22,7 +22,7 @@ def python_blocks(text: str) -> list[str]:
 
 def documented_errors(text: str) -> list[tuple[str, str]]:
     """(snippet, expected message) pairs from the page's `text` blocks."""
-    pairs = []
+    pairs: list[tuple[str, str]] = []
     for block in re.findall(r"```text\n(.*?)```", text, flags=re.DOTALL):
         for chunk in block.strip().split("\n\n"):
             lines = chunk.splitlines()

@@ -185,7 +185,7 @@ def test_a_guard_named_like_an_http_method_is_refused() -> None:
     # Python 3.11 wraps errors from __set_name__ in a RuntimeError.
     with pytest.raises((TypeError, RuntimeError)) as info:
 
-        class Wrong(web.View):
+        class Wrong(web.View):  # pyright: ignore[reportUnusedClass]
             post = Authenticated()
 
     error = info.value.__cause__ or info.value

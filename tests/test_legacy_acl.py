@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
-from typing import Any
+from collections.abc import Callable, Hashable, Sequence
+from typing import Any, cast
 
 import pytest
 from aiohttp import web
@@ -16,6 +16,12 @@ from . import seed_acl_examples as seed
 from .apps import HeaderPolicy
 
 PAGES = ("/view", "/view_extra", "/edit")
+
+# The seed module is unannotated, as the old documentation wrote it: these
+# are its names as this module uses them.
+CONTEXT = cast("Sequence[Any]", seed.context)  # pyright: ignore[reportUnknownMemberType]
+MODIFIED_CONTEXT = cast("Sequence[Any]", seed.modified_context)  # pyright: ignore[reportUnknownMemberType]
+seed_init = cast("Callable[[object], web.Application]", seed.init)  # pyright: ignore[reportUnknownMemberType]
 
 
 async def visible_pages(client: Any) -> set[str]:
@@ -32,12 +38,12 @@ async def log_in(client: Any, user: str) -> None:
 @pytest.mark.parametrize(
     ("context", "user", "pages"),
     [
-        (seed.context, None, {"/view"}),
-        (seed.context, "user", {"/view", "/view_extra"}),
-        (seed.context, "super_user", {"/view", "/view_extra", "/edit"}),
-        (seed.modified_context, None, {"/view"}),
-        (seed.modified_context, "user", {"/view", "/view_extra"}),
-        (seed.modified_context, "super_user", {"/view", "/edit"}),
+        (CONTEXT, None, {"/view"}),
+        (CONTEXT, "user", {"/view", "/view_extra"}),
+        (CONTEXT, "super_user", {"/view", "/view_extra", "/edit"}),
+        (MODIFIED_CONTEXT, None, {"/view"}),
+        (MODIFIED_CONTEXT, "user", {"/view", "/view_extra"}),
+        (MODIFIED_CONTEXT, "super_user", {"/view", "/edit"}),
     ],
     ids=lambda value: repr(value) if not isinstance(value, list) else "ctx",
 )
@@ -47,7 +53,7 @@ async def test_documented_access(
     user: str | None,
     pages: set[str],
 ) -> None:
-    client = await aiohttp_client(seed.init(context))
+    client = await aiohttp_client(seed_init(context))
     if user is not None:
         await log_in(client, user)
     assert await visible_pages(client) == pages
@@ -56,7 +62,7 @@ async def test_documented_access(
 
 
 async def test_zero_argument_callable_contexts(aiohttp_client: AiohttpClient) -> None:
-    client = await aiohttp_client(seed.init(lambda: seed.modified_context))
+    client = await aiohttp_client(seed_init(lambda: MODIFIED_CONTEXT))
     await log_in(client, "super_user")
     assert await visible_pages(client) == {"/view", "/edit"}
 
@@ -64,12 +70,12 @@ async def test_zero_argument_callable_contexts(aiohttp_client: AiohttpClient) ->
 async def test_get_user_groups_and_get_permitted(aiohttp_client: AiohttpClient) -> None:
     async def groups_view(request: web.Request) -> web.Response:
         groups = await acl.get_user_groups(request)
-        permitted = await acl.get_permitted(request, "edit", seed.context)
+        permitted = await acl.get_permitted(request, "edit", CONTEXT)
         return web.json_response(
             {"groups": sorted(map(repr, groups or ())), "edit": permitted}
         )
 
-    app = seed.init(seed.context)
+    app = seed_init(CONTEXT)
     app.router.add_get("/groups", groups_view)
     client = await aiohttp_client(app)
     assert await (await client.get("/groups")).json() == {

@@ -16,7 +16,8 @@ from .readme import readme_module
 
 async def test_quickstart_protects_a_route(aiohttp_client: AiohttpClient) -> None:
     quickstart = readme_module(0)
-    client = await aiohttp_client(quickstart.make_app())
+    app: web.Application = quickstart.make_app()
+    client = await aiohttp_client(app)
 
     assert (await client.get("/me")).status == 401
     for form in (

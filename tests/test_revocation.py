@@ -176,7 +176,9 @@ async def test_a_redis_outage_fails_closed_and_recovers(
     redis_server: RedisServer,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    client_redis = Redis.from_url(redis_server.url, socket_connect_timeout=0.5)
+    client_redis: Redis = Redis.from_url(  # pyright: ignore[reportUnknownMemberType]
+        redis_server.url, socket_connect_timeout=0.5
+    )
     store = RedisRevocationStore(client_redis, timeout=0.5)
     app = revocation_app(store)
 

@@ -7,6 +7,7 @@ import logging
 import os
 import uuid
 from collections.abc import Callable
+from typing import cast
 
 import pytest
 from aiohttp import web
@@ -125,7 +126,9 @@ async def test_reissue_writes_the_session_only_on_success(
     clock.now += 60
     assert "AIOHTTP_SESSION" not in set_cookies(await client.get("/fail"))
     renewed = set_cookies(await client.get("/whoami"))["AIOHTTP_SESSION"].value
-    ticket_text = simple_session(renewed)["session"]["AUTH_TKT"]  # type: ignore[index]
+    session = simple_session(renewed)["session"]
+    assert isinstance(session, dict)
+    ticket_text = cast("dict[str, str]", session)["AUTH_TKT"]
     assert TicketCodec(SECRET, clock=clock).decode(ticket_text).issued_ms == int(
         clock.now * 1000
     )
