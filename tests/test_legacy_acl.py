@@ -89,6 +89,38 @@ async def test_get_user_groups_and_get_permitted(aiohttp_client: AiohttpClient) 
     }
 
 
+async def test_groups_follow_a_login_and_a_logout_in_the_same_request(
+    aiohttp_client: AiohttpClient,
+) -> None:
+    calls: list[str | None] = []
+
+    async def callback(user_id: str | None) -> tuple[str, ...]:
+        calls.append(user_id)
+        return ("edit_group",) if user_id == "super_user" else ()
+
+    async def login_and_out(request: web.Request) -> web.Response:
+        seen = [await acl.get_user_groups(request)]
+        seen.append(await acl.get_user_groups(request))  # kept: same user
+        await auth.remember(request, "super_user")
+        seen.append(await acl.get_user_groups(request))
+        await auth.forget(request)
+        seen.append(await acl.get_user_groups(request))
+        return web.json_response([sorted(map(repr, g or ())) for g in seen])
+
+    app = seed_init(CONTEXT)
+    app.middlewares[-1] = acl.acl_middleware(callback)
+    app.router.add_get("/login-and-out", login_and_out)
+    client = await aiohttp_client(app)
+    anonymous = ["Everyone"]
+    assert await (await client.get("/login-and-out")).json() == [
+        anonymous,
+        anonymous,
+        ["'edit_group'", "'super_user'", "AuthenticatedUser", "Everyone"],
+        anonymous,
+    ]
+    assert calls == [None, "super_user", None]
+
+
 async def test_a_callback_returning_none_forbids_everything(
     aiohttp_client: AiohttpClient,
 ) -> None:

@@ -39,7 +39,8 @@ _CALLBACK: Final = cast(
     "RequestKey[GroupCallback]", request_key("acl.callback", object)
 )
 _GROUPS: Final = cast(
-    "RequestKey[tuple[frozenset[Hashable] | None]]", request_key("acl.groups", tuple)
+    "RequestKey[tuple[str | None, frozenset[Hashable] | None]]",
+    request_key("acl.groups", tuple),
 )
 
 
@@ -59,12 +60,14 @@ async def get_user_groups(request: web.Request) -> frozenset[Hashable] | None:
     """The request's groups as aiohttp_auth computed them: the callback's groups
     plus `Everyone`, and `AuthenticatedUser` and the bare user id when logged
     in; None when the callback returns None. Without `acl_middleware`, the
-    service's `groups` resolver stands in for the callback."""
-    cached = request_get(request, _GROUPS)
-    if cached is not None:
-        return cached[0]
+    service's `groups` resolver stands in for the callback. They are kept for
+    the rest of the request, for as long as its user stays the same: a login
+    or logout in the handler is seen."""
     service = AuthService.of(request)
     user_id = await service.identify(request)
+    cached = request_get(request, _GROUPS)
+    if cached is not None and cached[0] == user_id:
+        return cached[1]
     callback = request_get(request, _CALLBACK)
     if callback is None:
         groups = await service.resolve_groups(user_id)
@@ -72,7 +75,7 @@ async def get_user_groups(request: web.Request) -> frozenset[Hashable] | None:
         answer = callback(user_id)
         groups = await answer if inspect.isawaitable(answer) else answer
     principals = _principals(groups, user_id)
-    request[_GROUPS] = (principals,)
+    request[_GROUPS] = (user_id, principals)
     return principals
 
 
