@@ -1,5 +1,8 @@
 """Typing contract of ACLs and Requires (checked by mypy, never run)."""
 
+# A `# type: ignore` that pyright finds nothing to ignore is a failure too.
+# pyright: reportUnnecessaryTypeIgnoreComment=error
+
 from __future__ import annotations
 
 import enum
