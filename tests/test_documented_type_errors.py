@@ -1,12 +1,18 @@
-"""The type errors the docs promise are the ones mypy reports.
+"""The type errors the docs promise are the ones mypy reports, and pyright
+finds them too.
 
 The docs show mistakes and mypy's answer in `text` blocks: a snippet, then
 `error: ...`. Each snippet is appended to the page's Python examples and
-checked with `mypy --strict`; every documented message must come out."""
+checked with `mypy --strict`; every documented message must come out. pyright
+words its messages its own way: there, each snippet must be an error and the
+examples around them must not."""
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -32,19 +38,28 @@ def documented_errors(text: str) -> list[tuple[str, str]]:
     return pairs
 
 
-@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
-def test_documented_type_errors(page: Path, tmp_path: Path) -> None:
-    text = page.read_text()
+def documented_source(text: str) -> tuple[str, list[tuple[str, str]], list[range]]:
+    """The page's permissions example with each snippet appended as a function
+    of its own; its (snippet, message) pairs, and the lines of the example
+    (first) and of each snippet."""
     pairs = documented_errors(text)
-    assert pairs, f"{page.name} documents no type errors"
     blocks = python_blocks(text)
     # The README's permissions example defines what its errors refer to.
     base = next(b for b in blocks if "ACL[Perm]" in b)
+    lines = [range(base.count("\n"))]
     source = base + "\nfrom aiohttp_guard import Authenticated, Requires\n"
     for index, (snippet, _) in enumerate(pairs):
-        source += f"\n\ndef case_{index}() -> None:\n" + "\n".join(
-            "    " + line for line in snippet.splitlines()
-        )
+        source += f"\n\ndef case_{index}() -> None:\n"
+        first = source.count("\n")
+        source += "\n".join("    " + line for line in snippet.splitlines())
+        lines.append(range(first, source.count("\n") + 1))
+    return source, pairs, lines
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_documented_type_errors(page: Path, tmp_path: Path) -> None:
+    source, pairs, _ = documented_source(page.read_text())
+    assert pairs, f"{page.name} documents no type errors"
     path = tmp_path / "documented.py"
     path.write_text(source)
     stdout, _, _ = api.run(
@@ -62,3 +77,31 @@ def test_documented_type_errors(page: Path, tmp_path: Path) -> None:
         code = re.search(r"\[[a-z-]+\]$", message)
         assert code is not None
         assert code.group(0) in stdout
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_pyright_finds_the_documented_type_errors(page: Path, tmp_path: Path) -> None:
+    source, pairs, lines = documented_source(page.read_text())
+    (tmp_path / "documented.py").write_text(source)
+    (tmp_path / "pyrightconfig.json").write_text(
+        json.dumps({"typeCheckingMode": "strict", "pythonVersion": "3.11"})
+    )
+    checker = Path(sys.executable).with_name("basedpyright")
+    result = subprocess.run(  # noqa: S603 - the checker the dev extra installs
+        [str(checker), "--outputjson", "--pythonpath", sys.executable],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    report = json.loads(result.stdout)
+    error_lines = {
+        d["range"]["start"]["line"]
+        for d in report["generalDiagnostics"]
+        if d["severity"] == "error"
+    }
+    example, *snippets = lines
+    for (snippet, _), span in zip(pairs, snippets, strict=True):
+        assert error_lines & set(span), f"pyright accepts {snippet!r}"
+    wrong = sorted(error_lines & set(example))
+    assert not wrong, f"pyright rejects the example at lines {wrong}: {result.stdout}"
