@@ -141,6 +141,11 @@ async def test_api_clients_get_problem_json(aiohttp_client: AiohttpClient) -> No
     page = await client.get("/edit", headers=HTML)
     assert page.content_type == "text/html"
     assert "You may not see this page" in await page.text()
+    # HTML offered but ranked below JSON: the client gets what it prefers.
+    ranked = await client.get(
+        "/edit", headers={"Accept": "text/html;q=0.5, application/json"}
+    )
+    assert ranked.content_type == "application/problem+json"
 
 
 async def test_logout_everywhere(aiohttp_client: AiohttpClient) -> None:

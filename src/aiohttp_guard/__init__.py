@@ -11,7 +11,7 @@ from ._acl import ACE, ACL, ALL_PERMISSIONS, Decision, EntryTuple
 from ._routes import RouteGuard
 from .auth import forget, get_auth, remember
 from .contexts import Context
-from .errors import DefaultErrorHandler, ErrorHandler
+from .errors import DefaultErrorHandler, ErrorHandler, preferred_format
 from .guards import AllOf, AnyOf, Authenticated, BaseGuard, Guard, Public, Requires
 from .permissions import (
     Allow,
@@ -79,6 +79,7 @@ __all__ = [
     "forget",
     "get_auth",
     "is_safe_next",
+    "preferred_format",
     "remember",
     "safe_next",
 ]

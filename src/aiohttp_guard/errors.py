@@ -13,7 +13,7 @@ from yarl import URL
 
 from .redirects import is_safe_next
 
-__all__ = ["DefaultErrorHandler", "ErrorHandler"]
+__all__ = ["DefaultErrorHandler", "ErrorHandler", "preferred_format"]
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -42,7 +42,11 @@ class ErrorHandler(Protocol):
 
 
 def preferred_format(accept: str) -> Literal["html", "json"] | None:
-    """Whether an `Accept` header prefers HTML or JSON (None: neither asked for)."""
+    """Whether an `Accept` header prefers HTML or JSON (None: neither asked for).
+
+    Quality values count (`text/html;q=0.1, application/json` prefers JSON);
+    error handlers of your own can answer browsers and API clients as the
+    default one does."""
     best: Literal["html", "json"] | None = None
     best_q = 0.0
     for item in accept.split(","):

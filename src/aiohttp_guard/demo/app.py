@@ -32,6 +32,7 @@ from aiohttp_guard import (
     SessionTicketPolicy,
     forget,
     get_auth,
+    preferred_format,
     remember,
     safe_next,
 )
@@ -58,7 +59,7 @@ class DemoErrors(DefaultErrorHandler):
     """Browsers get a readable 403 page; everything else the default answers."""
 
     def forbidden(self, request: web.Request, reason: str) -> web.HTTPException:
-        if "text/html" not in request.headers.get("Accept", ""):
+        if preferred_format(request.headers.get("Accept", "")) != "html":
             return super().forbidden(request, reason)
         return web.HTTPForbidden(text=forbidden_page(reason), content_type="text/html")
 
