@@ -78,10 +78,18 @@ async def start(contender: str) -> tuple[subprocess.Popen[bytes], str]:
     raise RuntimeError(f"{contender} did not start")
 
 
-def ignored_ticket() -> str:
-    """A ticket as long as the cookie contender's, for an app that ignores it."""
+def signed_ticket(user_id: str) -> str:
+    """A ticket the aiohttp_guard apps accept for `user_id` (and, as long as
+    theirs, the one the bare app is sent and ignores)."""
     codec = TicketCodec(SECRET)
-    return codec.encode(codec.issue("alice", 3600))
+    return codec.encode(codec.issue(user_id, 3600))
+
+
+def status_script() -> Path:
+    """The wrk script that counts every response's status, in a new file."""
+    script = Path(tempfile.mkdtemp()) / "statuses.lua"
+    script.write_text(STATUS_SCRIPT)
+    return script
 
 
 def _tamper(value: str) -> str:
@@ -91,7 +99,7 @@ def _tamper(value: str) -> str:
 async def credentials(contender: str, base: str) -> list[Scenario]:
     """The scenarios of a contender, with credentials its login gave."""
     if contender == BARE_WITH_COOKIE:  # what the credential's bytes cost alone
-        return [("valid", {"Cookie": f"AUTH_TKT={ignored_ticket()}"}, 200)]
+        return [("valid", {"Cookie": f"AUTH_TKT={signed_ticket('alice')}"}, 200)]
     if contender in REFERENCES:
         return [("valid", {}, 200)]
     refused = 403 if contender.startswith("aiohttp_auth ") else 401
@@ -172,8 +180,7 @@ async def benchmark(
     rounds: int, seconds: int, connections: int, only: list[str] | None = None
 ) -> Results:
     wrk = ensure_wrk()
-    script = Path(tempfile.mkdtemp()) / "statuses.lua"
-    script.write_text(STATUS_SCRIPT)
+    script = status_script()
     rates: dict[tuple[str, str], list[float]] = defaultdict(list)
     p99s: dict[tuple[str, str], list[float]] = defaultdict(list)
     invalid: dict[tuple[str, str], str] = {}

@@ -20,16 +20,13 @@ from collections.abc import Callable
 from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
 
-from aiohttp_guard import TicketCodec
-
-from . import http_apps
+from . import http, http_apps
 
 Case = tuple[str, Callable[[], web.Application], dict[str, str]]
 
 
 def cases() -> list[Case]:
-    codec = TicketCodec(http_apps.SECRET)
-    ticket = codec.encode(codec.issue("alice", 3600))
+    ticket = http.signed_ticket("alice")
     return [
         ("bare aiohttp", http_apps.bare, {}),
         ("aiohttp + an empty middleware", http_apps.with_empty_middleware, {}),

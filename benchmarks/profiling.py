@@ -21,7 +21,6 @@ import asyncio
 import re
 import subprocess
 import sys
-import tempfile
 from collections import Counter
 from pathlib import Path
 
@@ -36,21 +35,19 @@ _FRAME = re.compile(r"^(?P<function>.*) \((?P<file>[^()]*):\d+\)$")
 Frame = tuple[str, str]  # (function, file)
 
 
-def parse_stacks(text: str) -> Counter[tuple[Frame, ...]]:
-    """py-spy's collapsed stacks ("frame;frame;... count"), root first."""
-    stacks: Counter[tuple[Frame, ...]] = Counter()
+def innermost_frames(text: str) -> Counter[Frame]:
+    """Samples by innermost frame, from py-spy's collapsed stacks
+    ("root;...;innermost count")."""
+    samples: Counter[Frame] = Counter()
     for line in text.splitlines():
         path, _, count = line.rpartition(" ")
         if not path or not count.isdigit():
             continue
-        frames = []
-        for part in path.split(";"):
-            match = _FRAME.match(part)
-            frames.append(
-                (match["function"], match["file"]) if match else (part, "<unknown>")
-            )
-        stacks[tuple(frames)] += int(count)
-    return stacks
+        innermost = path.rpartition(";")[2]
+        match = _FRAME.match(innermost)
+        frame = (match["function"], match["file"]) if match else (innermost, "?")
+        samples[frame] += int(count)
+    return samples
 
 
 class Profile:
@@ -58,18 +55,15 @@ class Profile:
     the library's own; `per_sample` turns samples into microseconds per
     request."""
 
-    def __init__(
-        self, stacks: Counter[tuple[Frame, ...]], requests: int, seconds: float
-    ) -> None:
-        total = sum(stacks.values())
-        busy = {s: n for s, n in stacks.items() if s and s[-1][0] not in IDLE_LEAVES}
+    def __init__(self, samples: Counter[Frame], requests: int, seconds: float) -> None:
+        total = sum(samples.values())
+        busy = {f: n for f, n in samples.items() if f[0] not in IDLE_LEAVES}
         self.per_sample = seconds / max(total, 1) / max(requests, 1) * 1e6
         self.requests = requests
         self.busy = sum(busy.values())
         self.by_file: Counter[str] = Counter()
         self.own: Counter[str] = Counter()
-        for stack, n in busy.items():
-            function, file = stack[-1]
+        for (function, file), n in busy.items():
             self.by_file[file] += n
             if file.startswith(LIBRARY):
                 self.own[f"{file.removeprefix(LIBRARY)} {function}"] += n
@@ -90,10 +84,8 @@ def py_spy() -> str:
 async def profile(contender: str, scenario: str, seconds: int) -> Profile:
     """Load one contender's server with one scenario, sampled by py-spy."""
     wrk = http.ensure_wrk()
-    workdir = Path(tempfile.mkdtemp())
-    script = workdir / "statuses.lua"
-    script.write_text(http.STATUS_SCRIPT)
-    stacks = workdir / "stacks.txt"
+    script = http.status_script()
+    stacks = script.with_name("stacks.txt")
     process, base = await http.start(contender)
     try:
         offered = await http.credentials(contender, base)
@@ -121,7 +113,8 @@ async def profile(contender: str, scenario: str, seconds: int) -> Profile:
         process.wait()
     if set(statuses) != {expected}:
         raise RuntimeError(f"statuses {statuses}, expected only {expected}")
-    return Profile(parse_stacks(stacks.read_text()), sum(statuses.values()), seconds)
+    samples = innermost_frames(stacks.read_text())
+    return Profile(samples, sum(statuses.values()), seconds)
 
 
 def report(bare: Profile, guard: Profile, *, top: int) -> None:
