@@ -131,6 +131,7 @@ def _guarded(
 ) -> Callable[P, Coroutine[Any, Any, R]]:
     @functools.wraps(handler)
     async def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
+        # A function handler's request comes first: found without a call.
         first = args[0] if args else None
         request = first if isinstance(first, web.Request) else _request_of(args)
         await guard.check(request)
@@ -217,6 +218,8 @@ class Requires(BaseGuard[Decision[Perm]], Generic[Perm]):
         acl = self._acl
         if acl is None:
             acl = await resolve_context(self._context, request)
+        # Read directly once resolved: awaiting `_principals` for it costs a
+        # coroutine per guard.
         principals = (
             state.principals
             if state.principals_resolved

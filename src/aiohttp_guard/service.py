@@ -328,6 +328,7 @@ class AuthService:
     ) -> frozenset[Hashable] | None:
         if state.principals_resolved:
             return state.principals
+        # Read directly once resolved, as guards do, to spare a coroutine.
         identity = (
             state.identity if state.resolved else await self._identity(state, request)
         )
