@@ -18,9 +18,11 @@ from aiohttp_guard import (
     CookieTicketPolicy,
     SessionTicketPolicy,
     TicketCodec,
+    forget,
     get_auth,
     remember,
 )
+from aiohttp_guard.testing import ticket_cookie
 
 from .apps import make_app
 from .conftest import OTHER_SECRET, SECRET, Clock
@@ -317,24 +319,31 @@ async def test_secure_flag_follows_https_unless_set(
         )
 
 
-async def test_remember_on_a_response_already_sent_is_logged_not_crashing(
-    aiohttp_client: AiohttpClient, caplog: pytest.LogCaptureFixture
+@pytest.mark.parametrize("action", ["remember", "forget"])
+async def test_login_or_logout_after_the_response_started_raises(
+    aiohttp_client: AiohttpClient, action: str
 ) -> None:
-    async def late_login(request: web.Request) -> web.StreamResponse:
+    async def late(request: web.Request) -> web.StreamResponse:
         response = web.StreamResponse()
         await response.prepare(request)
-        await remember(request, "alice")
-        await response.write(b"done")
+        try:
+            if action == "remember":
+                await remember(request, "alice")
+            else:
+                await forget(request)
+        except RuntimeError as exc:
+            await response.write(str(exc).encode())
         return response
 
-    app = make_app(CookieTicketPolicy(SECRET, 60))
-    app.router.add_get("/late", late_login)
+    policy = CookieTicketPolicy(SECRET, 60)
+    app = make_app(policy)
+    app.router.add_get("/late", late)
     client = await aiohttp_client(app)
-    with caplog.at_level(logging.WARNING, logger="aiohttp_guard"):
-        response = await client.get("/late")
-        assert await response.text() == "done"
+    response = await client.get("/late", cookies=ticket_cookie(policy, "alice"))
+    assert f"{action}() was called after the response started" in (
+        await response.text()
+    )
     assert "AUTH_TKT" not in set_cookies(response)
-    assert "already sent" in caplog.text
 
 
 @pytest.mark.parametrize(
@@ -363,41 +372,61 @@ def test_policy_repr_hides_the_secret() -> None:
     assert "max_age=60" in text
 
 
-async def test_include_ip_over_a_unix_socket(tmp_path: Path) -> None:
-    """No peer address: tickets bind to "no address" and still work."""
-    app = make_app(CookieTicketPolicy(SECRET, 60, include_ip=True))
+async def test_include_ip_over_a_unix_socket_refuses_to_bind(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """No peer address: no ticket is bound to "no address", which every
+    client of the socket would share; login fails loudly, tickets are refused."""
+    policy = CookieTicketPolicy(SECRET, 60, include_ip=True)
+    app = make_app(policy)
     runner = web.AppRunner(app)
     await runner.setup()
     path = str(tmp_path / "guard.sock")
     await web.UnixSite(runner, path).start()
+    # What an earlier version bound to the empty address.
+    unbound = policy.codec.encode(policy.codec.issue("al", 60, ip=""))
     try:
         async with aiohttp.ClientSession(
-            connector=aiohttp.UnixConnector(path=path),
-            cookie_jar=aiohttp.CookieJar(unsafe=True),
+            connector=aiohttp.UnixConnector(path=path)
         ) as session:
-            async with session.get(
-                "http://localhost/login", params={"user": "al"}
-            ) as login:
-                ticket = set_cookies(login)["AUTH_TKT"].value
-            assert TicketCodec(SECRET).decode(ticket, ip="").ip == ""
-            async with session.get(
-                "http://localhost/whoami", headers={"Cookie": f"AUTH_TKT={ticket}"}
-            ) as who:
-                assert await who.text() == "al"
+            with caplog.at_level(logging.ERROR):
+                async with session.get(
+                    "http://localhost/login", params={"user": "al"}
+                ) as login:
+                    assert login.status == 500
+                    assert "AUTH_TKT" not in set_cookies(login)
+            assert "is not an IP address" in caplog.text
+            for _ in range(2):
+                async with session.get(
+                    "http://localhost/whoami", headers={"Cookie": f"AUTH_TKT={unbound}"}
+                ) as who:
+                    assert await who.text() == "None"
     finally:
         await runner.cleanup()
+    refusals = [r for r in caplog.records if "refuses every ticket" in r.message]
+    assert len(refusals) == 1  # said once, not per request
 
 
 async def test_include_ip_with_a_peer_that_is_not_an_address(
     aiohttp_client: AiohttpClient,
 ) -> None:
-    app = make_app(CookieTicketPolicy(SECRET, 60, include_ip=True))
+    policy = CookieTicketPolicy(SECRET, 60, include_ip=True)
+    app = make_app(policy)
     remote_from_header(app)
     client = await aiohttp_client(app)
     proxy = {"X-Test-Remote": "unknown-peer"}
-    await client.get("/login", params={"user": "al"}, headers=proxy)
-    assert await (await client.get("/whoami", headers=proxy)).text() == "al"
-    assert await (await client.get("/whoami")).text() == "None"
+    login = await client.get("/login", params={"user": "al"}, headers=proxy)
+    assert login.status == 500
+    forged = policy.codec.encode(policy.codec.issue("al", 60, ip="unknown-peer"))
+    who = await client.get("/whoami", headers={**proxy, "Cookie": f"AUTH_TKT={forged}"})
+    assert await who.text() == "None"
+    with pytest.raises(ValueError, match="IP address"):
+        policy.ticket_for("al", "unknown-peer")
+    # A real address still works, in any spelling.
+    mapped = {"X-Test-Remote": "::ffff:10.0.0.1"}
+    await client.get("/login", params={"user": "al"}, headers=mapped)
+    who = await client.get("/whoami", headers={"X-Test-Remote": "10.0.0.1"})
+    assert await who.text() == "al"
 
 
 async def test_lowering_max_lifetime_applies_to_tickets_already_out(

@@ -12,13 +12,16 @@ import inspect
 from collections.abc import Awaitable, Callable, Coroutine, Hashable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Final, ParamSpec, TypeAlias, TypeVar, cast
 
+import attrs
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
 from ._acl import ACL
 from ._compat import request_get, request_key
+from ._request_state import STATE
 from .guards import BaseGuard
 from .permissions import AuthenticatedUser, Everyone
+from .policies._state import peek_state, set_state
 from .service import AuthService, Groups
 
 if TYPE_CHECKING:
@@ -34,14 +37,22 @@ GroupCallback: TypeAlias = Callable[[str | None], Groups | Awaitable[Groups]]
 #: An old context: a sequence of entries, or a zero-argument callable giving one.
 LegacyContext: TypeAlias = Sequence[Any] | Callable[[], Sequence[Any]]
 
-# The key constructor takes a class; these say what the keys really hold.
+# Where a request outside any service keeps its callback (acl_middleware
+# listed before the service's middleware); under a service it is a note of
+# that service's request state, so a sub-application's service never reads
+# the callback or groups of its parent's.
 _CALLBACK: Final = cast(
     "RequestKey[GroupCallback]", request_key("acl.callback", object)
 )
-_GROUPS: Final = cast(
-    "RequestKey[tuple[str | None, frozenset[Hashable] | None]]",
-    request_key("acl.groups", tuple),
-)
+_CALLBACK_NOTE: Final = object()
+_GROUPS_NOTE: Final = object()
+
+
+@attrs.frozen
+class _KnownGroups:
+    callback: GroupCallback | None
+    user_id: str | None
+    principals: frozenset[Hashable] | None
 
 
 def acl_middleware(callback: GroupCallback) -> Middleware:
@@ -50,10 +61,20 @@ def acl_middleware(callback: GroupCallback) -> Middleware:
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        request[_CALLBACK] = callback
+        if request_get(request, STATE) is not None:
+            set_state(request, _CALLBACK_NOTE, callback)
+        else:
+            request[_CALLBACK] = callback
         return await handler(request)
 
     return middleware
+
+
+def _callback(request: web.Request) -> GroupCallback | None:
+    noted = peek_state(request, _CALLBACK_NOTE)
+    if noted is not None:
+        return cast("GroupCallback", noted)
+    return request_get(request, _CALLBACK)
 
 
 async def get_user_groups(request: web.Request) -> frozenset[Hashable] | None:
@@ -65,17 +86,21 @@ async def get_user_groups(request: web.Request) -> frozenset[Hashable] | None:
     or logout in the handler is seen."""
     service = AuthService.of(request)
     user_id = await service.identify(request)
-    cached = request_get(request, _GROUPS)
-    if cached is not None and cached[0] == user_id:
-        return cached[1]
-    callback = request_get(request, _CALLBACK)
+    callback = _callback(request)
+    known = peek_state(request, _GROUPS_NOTE)
+    if (
+        isinstance(known, _KnownGroups)
+        and known.user_id == user_id
+        and known.callback is callback
+    ):
+        return known.principals
     if callback is None:
         groups = await service.resolve_groups(user_id)
     else:
         answer = callback(user_id)
         groups = await answer if inspect.isawaitable(answer) else answer
     principals = _principals(groups, user_id)
-    request[_GROUPS] = (user_id, principals)
+    set_state(request, _GROUPS_NOTE, _KnownGroups(callback, user_id, principals))
     return principals
 
 

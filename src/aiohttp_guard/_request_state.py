@@ -34,6 +34,15 @@ class RequestState:
     principals: frozenset[Hashable] | None = None
     #: Each policy's notes for this request, by policy (see policies._state).
     policies: dict[object, Any] | None = None
+    #: The identity whose ticket a policy would renew on this response; the
+    #: middleware confirms it is still valid before the renewal is written.
+    renewal: Identity | None = None
+    #: Set when the renewal must not be written (logout, revocation, outage).
+    renewal_refused: bool = False
+    #: A ticket was set or cleared: the response must not be stored by caches.
+    ticket_changed: bool = False
+    #: The response's headers are on their way: a login or logout is too late.
+    response_started: bool = False
 
     def invalidate(self) -> None:
         self.resolved = self.principals_resolved = False

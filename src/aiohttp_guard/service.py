@@ -9,7 +9,7 @@ import time
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Final, TypeAlias, TypeVar, cast, overload
 
-from aiohttp import web
+from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler, Middleware
 from aiohttp.web_urldispatcher import MatchInfoError
 
@@ -123,6 +123,7 @@ class AuthService:
         app[_SERVICE] = self
         app.middlewares.append(self.middleware)
         app.on_startup.append(self._log_routes)
+        app.on_response_prepare.append(_note_response_started)
 
     def routes_report(self, app: web.Application) -> list[RouteGuard]:
         """Every route of `app` (sub-applications included) with what guards
@@ -186,7 +187,7 @@ class AuthService:
             # gives the outer state back afterwards; a look-up of a missing
             # key costs a KeyError, so it is made only then.
             outer = request_get(request, STATE) if len(match_info.apps) > 1 else None
-            request[STATE] = RequestState(self)
+            request[STATE] = state = RequestState(self)
             try:
                 try:
                     if default is not None and not isinstance(
@@ -204,18 +205,37 @@ class AuthService:
                 except web.HTTPException as exc:
                     if not is_refusal(exc):
                         # A raised redirect after login must still carry the cookie.
-                        if writes_responses:
-                            await policy.process_response(request, exc)
+                        await finish(request, state, exc)
                         raise
                     # A guard's refusal is answered here, not raised on to
                     # aiohttp, where it would cost a garbage cycle (`refusal`).
                     response = refusal_response(exc)
-                if writes_responses:
-                    await policy.process_response(request, response)
+                await finish(request, state, response)
                 return response
             finally:
                 if outer is not None:
                     request[STATE] = outer
+
+        async def finish(
+            request: web.Request, state: RequestState, response: web.StreamResponse
+        ) -> None:
+            """Write what the request changed about its ticket into `response`."""
+            if (
+                state.renewal is not None
+                and 200 <= response.status < 300
+                and not response.prepared
+                and not await self._renewal_still_valid(request, state)
+            ):
+                state.renewal_refused = True
+            if writes_responses:
+                await policy.process_response(request, response)
+            if (
+                state.ticket_changed
+                and not response.prepared
+                and hdrs.CACHE_CONTROL not in response.headers
+            ):
+                # A shared cache must never hand one user's ticket to another.
+                response.headers[hdrs.CACHE_CONTROL] = "no-store"
 
         return auth_middleware
 
@@ -250,23 +270,50 @@ class AuthService:
         try:
             not_before = await self.revocations.not_before(identity.user_id)
         except Exception as exc:
-            if not self._store_down:
-                self._store_down = True
-                log.error(
-                    "aiohttp_guard: revocation store %r unreachable, refusing "
-                    "identified requests until it answers: %r",
-                    self.revocations,
-                    exc,
-                )
+            self._store_unreachable(exc)
             raise refusal(self.error_handler.unavailable(request)) from exc
+        self._store_answers()
+        return _revoked_by(identity, not_before)
+
+    async def _renewal_still_valid(
+        self, request: web.Request, state: RequestState
+    ) -> bool:
+        """Whether the ticket a policy wants to renew is still good now that
+        the response is written: not logged out, not revoked while the
+        request ran, and the revocation store answers."""
+        renewal = state.renewal
+        if renewal is None or (state.resolved and state.identity is not renewal):
+            return False  # logged out, or in again as someone else
+        if self._memory_store is not None and not len(self._memory_store):
+            return True
+        try:
+            not_before = await self.revocations.not_before(renewal.user_id)
+        except Exception as exc:
+            self._store_unreachable(exc)
+            return False
+        self._store_answers()
+        if _revoked_by(renewal, not_before):
+            await self.policy.forget(request)
+            state.resolved, state.identity = True, None
+            return False
+        return True
+
+    def _store_unreachable(self, exc: Exception) -> None:
+        if not self._store_down:
+            self._store_down = True
+            log.error(
+                "aiohttp_guard: revocation store %r unreachable, refusing "
+                "identified requests until it answers: %r",
+                self.revocations,
+                exc,
+            )
+
+    def _store_answers(self) -> None:
         if self._store_down:
             self._store_down = False
             log.warning(
                 "aiohttp_guard: revocation store %r answers again", self.revocations
             )
-        if not_before is None:
-            return False
-        return identity.issued_ms is None or identity.issued_ms < not_before
 
     async def logout_everywhere(
         self, user_id: str, request: web.Request | None = None
@@ -302,18 +349,22 @@ class AuthService:
         if not isinstance(user_id, str):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise TypeError(f"user_id must be a str, not {type(user_id).__name__}")
         state = request_state(request)
+        _check_not_started(state, "remember")
         token = await self.policy.remember(request, user_id)
         state.invalidate()
+        state.renewal, state.ticket_changed = None, True
         return token
 
     async def forget(self, request: web.Request) -> None:
         """Log the client out: the response will clear their ticket."""
         state = request_state(request)
+        _check_not_started(state, "forget")
         await self.policy.forget(request)
         state.invalidate()
         # Anonymous for the rest of the request, even where the client keeps
         # its credential (a bearer token).
         state.resolved, state.identity = True, None
+        state.renewal, state.ticket_changed = None, True
 
     # -- authorization -----------------------------------------------------
 
@@ -415,6 +466,35 @@ _USER_CACHE_SIZE: Final = 4096
 _REVOCATION_MARGIN: Final = 60.0
 
 
+def _revoked_by(identity: Identity, not_before: int | None) -> bool:
+    """Whether a not-before time covers `identity`: issued before it, or
+    renewed from a login made before it."""
+    if not_before is None:
+        return False
+    issued = identity.issued_ms
+    if issued is None:
+        return True
+    login = identity.login_ms
+    return issued < not_before or (login is not None and login < not_before)
+
+
+def _check_not_started(state: RequestState, action: str) -> None:
+    if state.response_started:
+        raise RuntimeError(
+            f"{action}() was called after the response started: its ticket "
+            "cannot be written any more. Call it before StreamResponse.prepare()"
+        )
+
+
+async def _note_response_started(
+    request: web.Request, response: web.StreamResponse
+) -> None:
+    """`on_response_prepare`: from now on, no ticket can be written."""
+    state = request_get(request, STATE)
+    if state is not None:
+        state.response_started = True
+
+
 def _checked_groups(groups: Groups, user_id: str | None) -> Groups:
     if isinstance(groups, str | bytes):
         raise TypeError(
@@ -428,9 +508,11 @@ def _longest_ticket_life(policy: AbstractAuthentication) -> float | None:
     """How long a ticket issued now can stay valid: revocation entries need to
     live no longer. None when a policy cannot tell (entries are kept)."""
     policies = policy.policies if isinstance(policy, PolicyChain) else (policy,)
-    lives = [p.max_age for p in policies if isinstance(p, TicketPolicyBase)]
-    if len(lives) != len(policies):
+    tickets = [p for p in policies if isinstance(p, TicketPolicyBase)]
+    if len(tickets) != len(policies) or any(p.accept_legacy for p in tickets):
+        # Legacy tickets tell no issue time, so no lifetime bounds them.
         return None
+    lives = [p.max_age + p.codec.clock_skew_ms / 1000 for p in tickets]
     return max(lives) + _REVOCATION_MARGIN
 
 

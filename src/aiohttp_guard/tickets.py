@@ -200,6 +200,11 @@ class TicketCodec:
         """The id of the key that signs new tickets."""
         return self._signing.key_id
 
+    @property
+    def clock_skew_ms(self) -> int:
+        """How far in the future an issue time may lie, in milliseconds."""
+        return self._skew_ms
+
     def is_retiring(self, key_id: str) -> bool:
         """Whether tickets signed with `key_id` should be re-signed: true for
         every key of the ring but the signing one and the upcoming ones."""

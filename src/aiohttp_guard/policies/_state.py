@@ -19,7 +19,16 @@ from .._request_state import STATE
 if TYPE_CHECKING:
     from aiohttp.web import RequestKey
 
-__all__ = ["get_state", "peek_state", "set_state"]
+    from .base import Identity
+
+__all__ = [
+    "get_state",
+    "note_ticket_change",
+    "peek_state",
+    "renewal_allowed",
+    "set_state",
+    "want_renewal",
+]
 
 T = TypeVar("T")
 
@@ -65,3 +74,26 @@ def peek_state(request: web.BaseRequest, policy: object) -> object:
 
 def set_state(request: web.BaseRequest, policy: object, value: object) -> None:
     _writable_notes(request)[policy] = value
+
+
+def want_renewal(request: web.BaseRequest, identity: Identity) -> None:
+    """Say that the ticket proving `identity` should be renewed: the service
+    confirms, when the response is written, that it is still valid."""
+    state = request_get(request, STATE)
+    if state is not None:
+        state.renewal = identity
+
+
+def renewal_allowed(request: web.BaseRequest) -> bool:
+    """False once the service has found the identity to renew no longer valid
+    (logged out, revoked, or the revocation store did not answer)."""
+    state = request_get(request, STATE)
+    return state is None or not state.renewal_refused
+
+
+def note_ticket_change(request: web.BaseRequest) -> None:
+    """Record that the response sets or clears a ticket, so that the service
+    marks it as not to be stored by shared caches."""
+    state = request_get(request, STATE)
+    if state is not None:
+        state.ticket_changed = True

@@ -13,10 +13,11 @@ from aiohttp import web
 
 from .._durations import seconds
 from .._fifo_cache import FifoCache
-from ..tickets import VERSION, InvalidTicket, Ticket, TicketCodec
+from ..tickets import LEGACY_KEY_ID, VERSION, InvalidTicket, Ticket, TicketCodec
+from ._state import renewal_allowed
 from .base import AbstractAuthentication, Identity
 
-__all__ = ["TicketPolicyBase", "client_ip", "may_reissue"]
+__all__ = ["TicketPolicyBase", "canonical_ip", "client_ip", "may_reissue"]
 
 log = logging.getLogger("aiohttp_guard")
 
@@ -25,25 +26,34 @@ Secret = bytes | Sequence[bytes] | TicketCodec
 _IDENTITY_CACHE_SIZE: Final = 4096
 
 
-def client_ip(request: web.BaseRequest) -> str:
+def client_ip(request: web.BaseRequest) -> str | None:
     """The client's address in one canonical spelling, so that a ticket bound to
     it matches however the socket reports it (IPv4-mapped IPv6, zero padding).
-    Empty when there is no peer address (a Unix socket)."""
-    remote = request.remote
-    if not remote:
-        return ""
+    None when the peer has no IP address (a Unix socket)."""
+    return canonical_ip(request.remote)
+
+
+def canonical_ip(address: str | None) -> str | None:
+    """`address` in one canonical spelling, or None when it is not an IP."""
+    if not address:
+        return None
     try:
-        address = ipaddress.ip_address(remote)
+        ip = ipaddress.ip_address(address)
     except ValueError:
-        return remote
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        return str(address.ipv4_mapped)
-    return str(address)
+        return None
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        return str(ip.ipv4_mapped)
+    return str(ip)
 
 
-def may_reissue(response: web.StreamResponse) -> bool:
-    """Renew tickets only on success responses whose headers are not yet sent."""
-    return 200 <= response.status < 300 and not response.prepared
+def may_reissue(request: web.BaseRequest, response: web.StreamResponse) -> bool:
+    """Renew tickets only on success responses whose headers are not yet sent,
+    and only while the service still vouches for the identity."""
+    return (
+        200 <= response.status < 300
+        and not response.prepared
+        and renewal_allowed(request)
+    )
 
 
 class TicketPolicyBase(AbstractAuthentication):
@@ -76,6 +86,10 @@ class TicketPolicyBase(AbstractAuthentication):
         self._identities: FifoCache[int, tuple[Ticket, Identity]] = FifoCache(
             _IDENTITY_CACHE_SIZE
         )
+        # The longest a ticket may live from its issue: max_age, and the
+        # clock skew the codec allows between instances.
+        self._longest_life_ms = round(self.max_age * 1000) + self.codec.clock_skew_ms
+        self._warned_unbindable = False
 
     def __repr__(self) -> str:
         return (
@@ -92,21 +106,29 @@ class TicketPolicyBase(AbstractAuthentication):
         identity = await self.identify(request)
         return None if identity is None else identity.user_id
 
-    def bound_ip(self, request: web.BaseRequest) -> str | None:
-        """The address a ticket of this request is bound to, if the policy binds."""
-        return client_ip(request) if self.include_ip else None
-
     def new_ticket(self, request: web.BaseRequest, user_id: str) -> Ticket:
-        return self.ticket_for(user_id, client_ip(request))
+        if self.include_ip and client_ip(request) is None:
+            raise RuntimeError(
+                f"{type(self).__name__}(include_ip=True) cannot bind a ticket to "
+                f"this client: its address {request.remote!r} is not an IP "
+                "address (a Unix socket?). Serve over TCP, let aiohttp-remotes "
+                "set the client's address behind a proxy, or set include_ip=False"
+            )
+        return self.ticket_for(user_id, client_ip(request) or "")
 
     def ticket_for(self, user_id: str, address: str) -> Ticket:
         """A new login ticket for `user_id` on a client at `address` (used
-        only when the policy binds tickets to addresses)."""
+        only when the policy binds tickets to addresses, and then it must be
+        an IP address)."""
+        ip = None
+        if self.include_ip:
+            ip = canonical_ip(address)
+            if ip is None:
+                raise ValueError(
+                    f"include_ip=True binds tickets to an IP address, not {address!r}"
+                )
         return self.codec.issue(
-            user_id,
-            self.max_age,
-            ip=address if self.include_ip else None,
-            max_lifetime=self.max_lifetime,
+            user_id, self.max_age, ip=ip, max_lifetime=self.max_lifetime
         )
 
     def renewed(self, ticket: Ticket) -> Ticket:
@@ -125,7 +147,14 @@ class TicketPolicyBase(AbstractAuthentication):
         """The valid ticket in `text`, or None: bad input never raises."""
         if not isinstance(text, str) or not text:
             return None
-        ip = self.bound_ip(request)
+        ip = None
+        if self.include_ip:
+            ip = client_ip(request)
+            if ip is None:
+                # Binding to "no address" would let every such client share
+                # one ticket: nothing is accepted from them instead.
+                self._warn_unbindable(request)
+                return None
         try:
             if self.accept_legacy and not text.startswith(f"{VERSION}."):
                 ticket = self.codec.decode_legacy(text, ip=ip, max_age=self.max_age)
@@ -134,12 +163,34 @@ class TicketPolicyBase(AbstractAuthentication):
         except InvalidTicket as exc:
             log.debug("rejected %s ticket: %s", self.cookie_name, exc.reason)
             return None
+        if (
+            ticket.expires_ms - ticket.issued_ms > self._longest_life_ms
+            and ticket.key_id != LEGACY_KEY_ID
+        ):
+            # Revocations are kept as long as a ticket of this policy lives:
+            # a ticket made to live longer (by an earlier configuration, or
+            # issued by hand) would outlive them, so it is refused. Legacy
+            # tickets have no issue time; revocations are kept for good
+            # while they are accepted.
+            log.debug("rejected %s ticket: outlives max_age", self.cookie_name)
+            return None
         if self.max_lifetime is not None:
             limit = ticket.login_ms + round(self.max_lifetime * 1000)
             if self.codec.now_ms() >= limit:
                 log.debug("rejected %s ticket: past max_lifetime", self.cookie_name)
                 return None
         return ticket
+
+    def _warn_unbindable(self, request: web.BaseRequest) -> None:
+        if not self._warned_unbindable:
+            self._warned_unbindable = True
+            log.error(
+                "%s(include_ip=True) refuses every ticket from clients without "
+                "an IP address (request.remote is %r): serve over TCP, or let "
+                "aiohttp-remotes set the address behind a proxy",
+                type(self).__name__,
+                request.remote,
+            )
 
     def needs_reissue(self, ticket: Ticket) -> bool:
         """Renew tickets signed by a retiring key, and those close to expiry."""

@@ -4,22 +4,20 @@ API clients."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Final
 
 from aiohttp import web
 
-from .._compat import request_get, request_key
+from ._state import peek_state, set_state
 from .base import AbstractAuthentication, Identity
 
 __all__ = ["PolicyChain"]
 
-_USED: Final = request_key("chain.used", object)
-
 
 class PolicyChain(AbstractAuthentication):
     """Identifies a request with the first policy that recognises it;
-    `remember` and `forget` go to that policy, or to the first one when none
-    did. `AuthService([cookie, bearer])` builds one."""
+    `remember` goes to that policy, or to the first one when none did, and
+    `forget` to every policy, so that a logout clears whatever credential the
+    client holds. `AuthService([cookie, bearer])` builds one."""
 
     def __init__(self, policies: Sequence[AbstractAuthentication]) -> None:
         if not policies:
@@ -36,14 +34,16 @@ class PolicyChain(AbstractAuthentication):
         return f"PolicyChain({list(self.policies)!r})"
 
     def _in_charge(self, request: web.Request) -> AbstractAuthentication:
-        used = request_get(request, _USED)
+        # Noted per chain: another service's chain on the same request (a
+        # sub-application's) has its own policies and secrets.
+        used = peek_state(request, self)
         return used if isinstance(used, AbstractAuthentication) else self.policies[0]
 
     async def identify(self, request: web.Request) -> Identity | None:
         for policy in self.policies:
             identity = await policy.identify(request)
             if identity is not None:
-                request[_USED] = policy
+                set_state(request, self, policy)
                 return identity
         return None
 
@@ -55,7 +55,8 @@ class PolicyChain(AbstractAuthentication):
         return await self._in_charge(request).remember(request, user_id)
 
     async def forget(self, request: web.Request) -> None:
-        await self._in_charge(request).forget(request)
+        for policy in self.policies:
+            await policy.forget(request)
 
     async def process_response(
         self, request: web.Request, response: web.StreamResponse

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import timedelta
 from typing import Literal
 
@@ -11,13 +10,11 @@ from aiohttp import hdrs, web
 
 from ..tickets import Ticket
 from ._cookie_header import cookie_value
-from ._state import get_state, peek_state
+from ._state import get_state, note_ticket_change, peek_state, want_renewal
 from ._ticketing import Secret, TicketPolicyBase, may_reissue
 from .base import Identity
 
 __all__ = ["CookieTicketPolicy"]
-
-log = logging.getLogger("aiohttp_guard")
 
 _EPOCH = "Thu, 01 Jan 1970 00:00:00 GMT"
 
@@ -103,9 +100,11 @@ class CookieTicketPolicy(TicketPolicyBase):
         ticket = self.verify(request, cookie_value(header, self.cookie_name))
         if ticket is None:
             return None
+        identity = self.identity_of(ticket)
         if self.needs_reissue(ticket):
             self._state(request).renew = ticket
-        return self.identity_of(ticket)
+            want_renewal(request, identity)
+        return identity
 
     async def remember(self, request: web.Request, user_id: str) -> None:
         state = self._state(request)
@@ -127,18 +126,27 @@ class CookieTicketPolicy(TicketPolicyBase):
             return
         if state.written:
             if response.prepared:
-                log.warning(
-                    "%s cookie not %s: the response to %s was already sent",
-                    self.cookie_name,
-                    "set" if state.ticket else "deleted",
-                    request.path,
+                raise RuntimeError(
+                    f"the {self.cookie_name} cookie could not be "
+                    f"{'set' if state.ticket else 'deleted'}: the response to "
+                    f"{request.path} had already started when the handler "
+                    "logged in or out. Call remember() or forget() before "
+                    "StreamResponse.prepare()"
                 )
-            elif state.ticket is None:
+            if state.ticket is None:
                 self._set_cookie(request, response, "", max_age=0, expires=_EPOCH)
             else:
                 self._send(request, response, state.ticket)
-        elif state.renew is not None and may_reissue(response):
+            note_ticket_change(request)
+        elif (
+            state.renew is not None
+            and may_reissue(request, response)
+            # Another service on this response (a sub-application's) has
+            # written this cookie already: a login or logout has the last word.
+            and self.cookie_name not in response.cookies
+        ):
             self._send(request, response, self.renewed(state.renew))
+            note_ticket_change(request)
 
     def _send(
         self, request: web.Request, response: web.StreamResponse, ticket: Ticket

@@ -3,16 +3,42 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Final, cast
 
+import attrs
 from aiohttp import web
-from aiohttp_session import get_session, new_session
+from aiohttp_session import (
+    STORAGE_KEY,
+    AbstractStorage,
+    Session,
+    get_session,
+    new_session,
+)
 
 from ..tickets import Ticket
-from ._state import peek_state, set_state
+from ._state import note_ticket_change, peek_state, set_state, want_renewal
 from ._ticketing import Secret, TicketPolicyBase, may_reissue
 from .base import Identity
 
 __all__ = ["SessionTicketPolicy"]
+
+#: The note of a request that logged in or out.
+_WRITTEN: Final = object()
+
+
+@attrs.frozen
+class _Renewal:
+    """A ticket to renew, and the session text it was read from."""
+
+    ticket: Ticket
+    text: str
+
+
+@attrs.frozen
+class _Logout:
+    """The session a logout left, to be emptied in its storage."""
+
+    old: Session
 
 
 class SessionTicketPolicy(TicketPolicyBase):
@@ -49,12 +75,15 @@ class SessionTicketPolicy(TicketPolicyBase):
 
     async def identify(self, request: web.Request) -> Identity | None:
         session = await get_session(request)
-        ticket = self.verify(request, session.get(self.cookie_name))
+        text = session.get(self.cookie_name)
+        ticket = self.verify(request, text)
         if ticket is None:
             return None
+        identity = self.identity_of(ticket)
         if self.needs_reissue(ticket):
-            set_state(request, self, ticket)
-        return self.identity_of(ticket)
+            set_state(request, self, _Renewal(ticket, cast("str", text)))
+            want_renewal(request, identity)
+        return identity
 
     async def remember(self, request: web.Request, user_id: str) -> None:
         old = await get_session(request)
@@ -67,20 +96,50 @@ class SessionTicketPolicy(TicketPolicyBase):
         session = await new_session(request)
         session.update(carried)
         session[self.cookie_name] = self.codec.encode(self.new_ticket(request, user_id))
-        set_state(request, self, None)
+        set_state(request, self, _WRITTEN)
 
     async def forget(self, request: web.Request) -> None:
+        """Log out: the session moves to a new, empty one, and the old one is
+        emptied in its storage, so that its id is worth nothing afterwards."""
         session = await get_session(request)
-        session.pop(self.cookie_name, None)
-        set_state(request, self, None)
+        if self.cookie_name not in session:
+            return
+        session.invalidate()
+        # An empty new session is saved only when marked changed.
+        (await new_session(request)).changed()
+        set_state(request, self, _Logout(session))
 
     async def process_response(
         self, request: web.Request, response: web.StreamResponse
     ) -> None:
-        ticket = peek_state(request, self)
-        if isinstance(ticket, Ticket) and may_reissue(response):
-            session = await get_session(request)
-            session[self.cookie_name] = self.codec.encode(self.renewed(ticket))
+        note = peek_state(request, self)
+        if note is None:
+            return
+        if isinstance(note, _Renewal):
+            if may_reissue(request, response):
+                await self._renew(request, note)
+            return
+        if response.prepared or not isinstance(response, web.Response):
+            # The session middleware cannot save into such a response.
+            raise RuntimeError(
+                f"the session's login could not be saved: the response to "
+                f"{request.path} is streamed. Call remember() or forget() "
+                "before StreamResponse.prepare()"
+            )
+        if isinstance(note, _Logout):
+            # The session middleware saves only the new session: the old one
+            # is saved here, emptied (its cookie is then replaced).
+            storage: AbstractStorage = request[STORAGE_KEY]
+            await storage.save_session(request, response, note.old)
+        note_ticket_change(request)
+
+    async def _renew(self, request: web.Request, note: _Renewal) -> None:
+        session = await get_session(request)
+        # Renew only the ticket this request identified: a login or logout
+        # since then (a sub-application's too) has the last word.
+        if session.get(self.cookie_name) == note.text:
+            session[self.cookie_name] = self.codec.encode(self.renewed(note.ticket))
+            note_ticket_change(request)
 
     def challenge(self, request: web.Request) -> str | None:
         return 'Cookie realm="aiohttp_guard"'
