@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 from aiohttp import web
-from aiohttp.typedefs import Handler
+from aiohttp.typedefs import Handler, Middleware
 from aiohttp_session import SimpleCookieStorage, session_middleware
 from pytest_aiohttp import AiohttpClient
 
@@ -18,6 +19,7 @@ from aiohttp_guard import (
     CookieTicketPolicy,
     SessionTicketPolicy,
     TicketCodec,
+    auth,
     forget,
     get_auth,
     remember,
@@ -344,6 +346,44 @@ async def test_login_or_logout_after_the_response_started_raises(
         await response.text()
     )
     assert "AUTH_TKT" not in set_cookies(response)
+
+
+@pytest.mark.parametrize("kind", ["cookie", "session"])
+async def test_a_logout_lost_to_a_streamed_response_is_an_error_without_setup(
+    aiohttp_client: AiohttpClient, caplog: pytest.LogCaptureFixture, kind: str
+) -> None:
+    """Under aiohttp_auth's `auth_middleware` (no `setup`, so the service does
+    not see the response start), the policy itself refuses to lose a logout
+    silently: the request ends in a logged RuntimeError."""
+    policy: CookieTicketPolicy | SessionTicketPolicy
+    middlewares: list[Middleware] = []
+    if kind == "cookie":
+        policy = CookieTicketPolicy(SECRET, 60)
+    else:
+        policy = SessionTicketPolicy(SECRET, 60)
+        middlewares.append(session_middleware(SimpleCookieStorage()))
+
+    async def late_logout(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse()
+        await response.prepare(request)
+        await forget(request)
+        await response.write(b"streamed")
+        return response
+
+    async def login(request: web.Request) -> web.Response:
+        await remember(request, "alice")
+        return web.Response(text="in")
+
+    app = web.Application(middlewares=[*middlewares, auth.auth_middleware(policy)])
+    app.add_routes([web.get("/login", login), web.get("/late", late_logout)])
+    client = await aiohttp_client(app)
+    await client.get("/login")
+    with (
+        caplog.at_level(logging.ERROR),
+        contextlib.suppress(aiohttp.ClientPayloadError),
+    ):
+        await (await client.get("/late")).read()
+    assert "Call remember() or forget() before StreamResponse.prepare()" in caplog.text
 
 
 @pytest.mark.parametrize(
