@@ -41,8 +41,6 @@ class RequestState:
     renewal_refused: bool = False
     #: A ticket was set or cleared: the response must not be stored by caches.
     ticket_changed: bool = False
-    #: The response's headers are on their way: a login or logout is too late.
-    response_started: bool = False
 
     def invalidate(self) -> None:
         self.resolved = self.principals_resolved = False

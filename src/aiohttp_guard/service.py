@@ -123,7 +123,6 @@ class AuthService:
         app[_SERVICE] = self
         app.middlewares.append(self.middleware)
         app.on_startup.append(self._log_routes)
-        app.on_response_prepare.append(_note_response_started)
 
     def routes_report(self, app: web.Application) -> list[RouteGuard]:
         """Every route of `app` (sub-applications included) with what guards
@@ -349,7 +348,6 @@ class AuthService:
         if not isinstance(user_id, str):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise TypeError(f"user_id must be a str, not {type(user_id).__name__}")
         state = request_state(request)
-        _check_not_started(state, "remember")
         token = await self.policy.remember(request, user_id)
         state.invalidate()
         state.renewal, state.ticket_changed = None, True
@@ -358,7 +356,6 @@ class AuthService:
     async def forget(self, request: web.Request) -> None:
         """Log the client out: the response will clear their ticket."""
         state = request_state(request)
-        _check_not_started(state, "forget")
         await self.policy.forget(request)
         state.invalidate()
         # Anonymous for the rest of the request, even where the client keeps
@@ -476,23 +473,6 @@ def _revoked_by(identity: Identity, not_before: int | None) -> bool:
         return True
     login = identity.login_ms
     return issued < not_before or (login is not None and login < not_before)
-
-
-def _check_not_started(state: RequestState, action: str) -> None:
-    if state.response_started:
-        raise RuntimeError(
-            f"{action}() was called after the response started: its ticket "
-            "cannot be written any more. Call it before StreamResponse.prepare()"
-        )
-
-
-async def _note_response_started(
-    request: web.Request, response: web.StreamResponse
-) -> None:
-    """`on_response_prepare`: from now on, no ticket can be written."""
-    state = request_get(request, STATE)
-    if state is not None:
-        state.response_started = True
 
 
 def _checked_groups(groups: Groups, user_id: str | None) -> Groups:
