@@ -28,7 +28,6 @@ from .apps import make_app
 from .conftest import SECRET, RedisServer
 from .cookies import set_cookies
 
-
 #: Not-before times later than any store's epoch.
 LATER = 4_000_000_000_000
 
@@ -204,7 +203,7 @@ async def test_a_redis_outage_fails_closed_and_recovers(
 
         # It comes back with its data: an outage, not a loss (for those, see
         # test_revocation_loss.py).
-        await client_redis.save()
+        await client_redis.save()  # pyright: ignore[reportUnknownMemberType]
         redis_server.stop()
         with caplog.at_level(logging.WARNING, logger="aiohttp_guard"):
             for _ in range(3):
