@@ -169,7 +169,7 @@ class RedisRevocationStore:
             await self._check(seen, results[2], results[1])
 
     async def _check(
-        self, seen: tuple[int, int] | None, epoch: _Reply, revisions: _Reply
+        self, seen: tuple[int, int] | None, epoch: _Reply, revisions: _Reply | int
     ) -> int:
         """The epoch, from an answer of Redis's that is no older than `seen`;
         after a loss, a new epoch from now on."""
@@ -192,11 +192,14 @@ class RedisRevocationStore:
         """Move the epoch to now, unless another instance just did: whoever
         changes it first decides, and only they log it."""
         expected = b"" if epoch is None else _as_bytes(epoch)
+        # Never back: an epoch set by a clock ahead of this one stays.
         floor = 0 if seen is None else seen[0] + 1
         for _ in range(_RESTART_ATTEMPTS):
             if expected:
                 floor = max(floor, int(expected) + 1)
-            proposal = max(int(time.time() * 1000), floor)
+            # As in logout_everywhere, tickets issued in this very millisecond
+            # are refused too: the epoch is the next one.
+            proposal = max(int(time.time() * 1000) + 1, floor)
             reply = await self._move_epoch(
                 keys=[self._epoch_key], args=[expected, proposal]
             )
@@ -205,6 +208,11 @@ class RedisRevocationStore:
             if moved:
                 _log_restart(self, seen, expected, proposal)
                 self._learn((proposal, count))
+                # ...and this returns once it has come, so that a login right
+                # after (or the rest of a logout_everywhere) is not refused.
+                wait = proposal / 1000 - time.time()
+                if 0 < wait <= _LONGEST_WAIT:
+                    await asyncio.sleep(wait)
                 return proposal
             if current:  # another instance moved it: theirs counts
                 self._learn((int(current), 0))
@@ -221,6 +229,8 @@ _EPOCH_SUFFIX: Final = b"\xffepoch"
 _REVISIONS_SUFFIX: Final = b"\xffrevisions"
 
 _RESTART_ATTEMPTS: Final = 3
+#: How long a new epoch may be ahead of this clock for the store to wait for it.
+_LONGEST_WAIT: Final = 0.01
 
 # Compare and set: the epoch becomes ARGV[2] only if it still reads ARGV[1]
 # ("" for missing); the answer says whether it did, and the value now held.
