@@ -175,10 +175,10 @@ class RedisRevocationStore:
         after a loss, a new epoch from now on."""
         count = 0 if revisions is None else int(revisions)
         if epoch is None:
-            return await self._restart(seen, None, count)
+            return await self._new_epoch(seen, None, count)
         state = (int(epoch), count)
         if seen is not None and state < seen:
-            return await self._restart(seen, epoch, count)
+            return await self._new_epoch(seen, epoch, count)
         self._learn(state)
         return state[0]
 
@@ -186,7 +186,7 @@ class RedisRevocationStore:
         if self._seen is None or state > self._seen:
             self._seen = state
 
-    async def _restart(
+    async def _new_epoch(
         self, seen: tuple[int, int] | None, epoch: _Reply, count: int
     ) -> int:
         """Move the epoch to now, unless another instance just did: whoever
@@ -194,7 +194,7 @@ class RedisRevocationStore:
         expected = b"" if epoch is None else _as_bytes(epoch)
         # Never back: an epoch set by a clock ahead of this one stays.
         floor = 0 if seen is None else seen[0] + 1
-        for _ in range(_RESTART_ATTEMPTS):
+        for _ in range(_NEW_EPOCH_ATTEMPTS):
             if expected:
                 floor = max(floor, int(expected) + 1)
             # As in logout_everywhere, tickets issued in this very millisecond
@@ -206,7 +206,7 @@ class RedisRevocationStore:
             moved, held = cast("tuple[int, bytes | str]", reply)
             current = _as_bytes(held)
             if moved:
-                _log_restart(self, seen, expected, proposal)
+                _log_new_epoch(self, seen, expected, proposal)
                 self._learn((proposal, count))
                 # ...and this returns once it has come, so that a login right
                 # after (or the rest of a logout_everywhere) is not refused.
@@ -228,7 +228,7 @@ _Reply: TypeAlias = bytes | str | None
 _EPOCH_SUFFIX: Final = b"\xffepoch"
 _REVISIONS_SUFFIX: Final = b"\xffrevisions"
 
-_RESTART_ATTEMPTS: Final = 3
+_NEW_EPOCH_ATTEMPTS: Final = 3
 #: How long a new epoch may be ahead of this clock for the store to wait for it.
 _LONGEST_WAIT: Final = 0.01
 
@@ -249,7 +249,7 @@ def _as_bytes(value: bytes | str) -> bytes:
     return value if isinstance(value, bytes) else value.encode()
 
 
-def _log_restart(
+def _log_new_epoch(
     store: RedisRevocationStore,
     seen: tuple[int, int] | None,
     found: bytes,
@@ -260,9 +260,9 @@ def _log_restart(
     )
     if seen is None:
         log.warning(
-            "aiohttp_guard: revocation store %r found no record in Redis (a new "
-            "Redis, or one that lost its data): refusing every ticket issued "
-            "before %s",
+            "aiohttp_guard: revocation store %r found no record of its epoch in "
+            "Redis (a new Redis, one used by an earlier version, or one that "
+            "lost its data): refusing every ticket issued before %s",
             store,
             since,
         )
