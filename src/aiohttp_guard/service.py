@@ -123,6 +123,29 @@ class AuthService:
         app[_SERVICE] = self
         app.middlewares.append(self.middleware)
         app.on_startup.append(self._log_routes)
+        # A store that can be opened (RedisRevocationStore starts its epoch
+        # before the first login) is opened at startup; one that cannot be
+        # reached yet opens on first use and fails closed meanwhile.
+        open_store = cast(
+            "Callable[[], Awaitable[object]] | None",
+            getattr(self.revocations, "open", None),
+        )
+        if open_store is not None:
+
+            async def open_revocations(app: web.Application) -> None:
+                try:
+                    await open_store()
+                except Exception as exc:
+                    self._store_down = True
+                    log.error(
+                        "aiohttp_guard: revocation store %r could not be "
+                        "opened at startup, refusing identified requests "
+                        "until it answers: %r",
+                        self.revocations,
+                        exc,
+                    )
+
+            app.on_startup.append(open_revocations)
 
     def routes_report(self, app: web.Application) -> list[RouteGuard]:
         """Every route of `app` (sub-applications included) with what guards

@@ -1,0 +1,472 @@
+"""A Redis that loses its data must not forget revocations silently.
+
+`RedisRevocationStore` keeps an epoch (the time from which its memory is
+complete) and a count of revocations beside the users' entries: a restart
+without persistence, a flush, an evicted key or a restore from an older copy
+moves the epoch to now, so every ticket issued before is refused (401, never
+200, never 500) and one line says why. Restarts and flushes run on a
+redis-server of the test's own, never on the shared one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+from pytest_aiohttp import AiohttpClient
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from aiohttp_guard import (
+    Authenticated,
+    AuthService,
+    CookieTicketPolicy,
+    MemoryRevocationStore,
+    RedisRevocationStore,
+    RevocationStore,
+)
+
+from .apps import make_app
+from .conftest import REDIS_URL, SECRET, RedisServer
+from .cookies import set_cookies
+
+#: A client of an app (`aiohttp_client(app)`) or of a running server.
+Client = TestClient[web.Request, web.Application] | TestClient[web.Request, None]
+
+#: Where a store keeps its epoch and its count of revocations: beside the
+#: users' keys, under names no user id encodes to (0xFF is never UTF-8).
+EPOCH = b"\xffepoch"
+REVISIONS = b"\xffrevisions"
+
+
+def guarded_app(store: RevocationStore) -> web.Application:
+    app = make_app(CookieTicketPolicy(SECRET, 3600), revocations=store)
+
+    async def everywhere(request: web.Request) -> web.Response:
+        user_id = await Authenticated()(request)
+        await AuthService.of(request).logout_everywhere(user_id, request)
+        return web.Response(text="logged out everywhere")
+
+    async def public(request: web.Request) -> web.Response:
+        return web.Response(text="public")
+
+    app.add_routes([web.post("/everywhere", everywhere), web.get("/public", public)])
+    return app
+
+
+def connect(url: str, *, retry: bool = True, decode_responses: bool = False) -> Redis:
+    """A client as the docs advise: it retries a command once on a fresh
+    connection, so a restarted Redis costs no 503 on a stale one."""
+    client: Redis = Redis.from_url(  # pyright: ignore[reportUnknownMemberType]
+        url,
+        socket_connect_timeout=0.5,
+        decode_responses=decode_responses,
+        retry=Retry(NoBackoff(), 1 if retry else 0),
+        retry_on_error=[RedisConnectionError] if retry else [],
+    )
+    return client
+
+
+@pytest.fixture
+async def own_redis(redis_server: RedisServer) -> AsyncIterator[Redis]:
+    """A client of the test's own redis-server (default prefix: it is ours)."""
+    client = connect(redis_server.url)
+    yield client
+    await client.aclose()
+
+
+async def log_in(client: Client, user: str) -> str:
+    """Logs `user` in on `client`; returns the ticket, to replay later."""
+    response = await client.get("/login", params={"user": user})
+    assert response.status == 200
+    return set_cookies(response)["AUTH_TKT"].value
+
+
+async def status(client: Client, ticket: str) -> int:
+    """What /private answers a replayed ticket, whatever `client` holds."""
+    client.session.cookie_jar.clear()
+    response = await client.get("/private", headers={"Cookie": f"AUTH_TKT={ticket}"})
+    return response.status
+
+
+def store_lines(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    """The warnings and errors about the revocation store (those about the
+    app's unguarded routes aside)."""
+    return [
+        r
+        for r in caplog.records
+        if r.levelno >= logging.WARNING and "revocation store" in r.getMessage()
+    ]
+
+
+async def answered(client: Client, path: str) -> int:
+    """The status of `path` once Redis answers again: 503 while the client
+    reconnects, which never lasts."""
+    for _ in range(50):
+        response = await client.get(path)
+        if response.status != 503:
+            return response.status
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{path} kept answering 503")
+
+
+# -- a loss while the app runs ------------------------------------------------
+
+Loss = Callable[[RedisServer, Redis], Awaitable[None]]
+
+
+async def restart(server: RedisServer, client: Redis) -> None:
+    server.stop()  # no persistence: it comes back empty
+    server.start()
+
+
+async def flushdb(server: RedisServer, client: Redis) -> None:
+    await client.flushdb()  # pyright: ignore[reportUnknownMemberType]
+
+
+async def flushall(server: RedisServer, client: Redis) -> None:
+    await client.flushall()  # pyright: ignore[reportUnknownMemberType]
+
+
+async def evict_epoch(server: RedisServer, client: Redis) -> None:
+    await client.delete(b"aiohttp_guard:not_before:" + EPOCH)
+
+
+@pytest.mark.parametrize("lose", [restart, flushdb, flushall, evict_epoch])
+async def test_a_loss_refuses_every_earlier_ticket(
+    aiohttp_client: AiohttpClient,
+    redis_server: RedisServer,
+    own_redis: Redis,
+    caplog: pytest.LogCaptureFixture,
+    lose: Loss,
+) -> None:
+    app_redis = connect(redis_server.url)
+    try:
+        phone = await aiohttp_client(
+            guarded_app(RedisRevocationStore(app_redis, timeout=0.5))
+        )
+        colleague: Client = await aiohttp_client(phone.server)
+        alice = await log_in(phone, "alice")
+        bob = await log_in(colleague, "bob")
+        assert (await phone.get("/private")).status == 200
+
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="aiohttp_guard"):
+            await lose(redis_server, own_redis)
+            refused = await phone.get("/private")
+            assert refused.status == 401
+            assert set_cookies(refused)["AUTH_TKT"].value == ""  # cleared
+            answers = await asyncio.gather(
+                *(colleague.get("/private") for _ in range(10))
+            )
+            assert [a.status for a in answers] == [401] * 10
+            assert await status(colleague, bob) == 401
+            assert await status(phone, alice) == 401  # for good, not once
+
+        (line,) = store_lines(caplog)
+        assert line.levelno == logging.ERROR
+        assert "lost data" in line.getMessage()
+        assert "refusing every ticket issued before" in line.getMessage()
+
+        await log_in(phone, "alice")  # a new login works at once
+        assert await (await phone.get("/private")).text() == "private for alice"
+        assert await own_redis.pttl(b"aiohttp_guard:not_before:" + EPOCH) == -1
+    finally:
+        await app_redis.aclose()
+
+
+async def test_a_restart_seen_through_stale_connections_fails_closed(
+    aiohttp_client: AiohttpClient,
+    redis_server: RedisServer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A client that does not retry meets the restart on its stale
+    connections first: 503s (an outage, logged as one), then 401s."""
+    app_redis = connect(redis_server.url, retry=False)
+    try:
+        client = await aiohttp_client(
+            guarded_app(RedisRevocationStore(app_redis, timeout=0.5))
+        )
+        alice = await log_in(client, "alice")
+        assert await status(client, alice) == 200
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="aiohttp_guard"):
+            redis_server.stop()
+            redis_server.start()
+            answers = [await status(client, alice) for _ in range(20)]
+        assert set(answers) <= {401, 503}
+        assert answers[-1] == 401
+        lost = [r for r in store_lines(caplog) if "lost data" in r.getMessage()]
+        assert len(lost) == 1
+    finally:
+        await app_redis.aclose()
+
+
+async def test_a_revocation_that_notices_the_loss_is_kept(
+    aiohttp_client: AiohttpClient,
+    redis_server: RedisServer,
+    own_redis: Redis,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """`logout_everywhere` as the first call after a loss (an administrator's,
+    with no request) records its revocation and starts a new epoch."""
+    app_redis = connect(redis_server.url)
+    try:
+        client = await aiohttp_client(guarded_app(RedisRevocationStore(app_redis)))
+        bob = await log_in(client, "bob")
+        await own_redis.flushdb()  # pyright: ignore[reportUnknownMemberType]
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="aiohttp_guard"):
+            await AuthService.of(client.app).logout_everywhere("alice")
+        (line,) = store_lines(caplog)
+        assert "lost data" in line.getMessage()
+        assert await own_redis.get(b"aiohttp_guard:not_before:alice") is not None
+        assert await own_redis.get(b"aiohttp_guard:not_before:" + EPOCH) is not None
+        assert await status(client, bob) == 401
+    finally:
+        await app_redis.aclose()
+
+
+async def test_a_restore_of_an_older_copy_is_noticed(
+    aiohttp_client: AiohttpClient,
+    redis_server: RedisServer,
+    own_redis: Redis,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Redis comes back from a snapshot taken before a revocation (RDB, a
+    backup, a replica that lagged): its epoch is still there, but it holds
+    fewer revocations than the app saw, so the revoked ticket stays refused."""
+    app_redis = connect(redis_server.url)
+    try:
+        phone = await aiohttp_client(guarded_app(RedisRevocationStore(app_redis)))
+        laptop: Client = await aiohttp_client(phone.server)
+        await log_in(phone, "alice")
+        stolen = await log_in(laptop, "alice")
+        # The copy Redis will come back from.
+        await own_redis.save()  # pyright: ignore[reportUnknownMemberType]
+        assert (await phone.post("/everywhere")).status == 200
+        assert await status(laptop, stolen) == 401
+
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="aiohttp_guard"):
+            redis_server.stop()  # without saving: the revocation is lost
+            redis_server.start()
+            assert await own_redis.get(b"aiohttp_guard:not_before:alice") is None
+            assert await status(laptop, stolen) == 401
+        (line,) = store_lines(caplog)
+        assert line.levelno == logging.ERROR
+        assert "holds less than this instance saw" in line.getMessage()
+        await log_in(laptop, "alice")
+        assert (await laptop.get("/private")).status == 200
+    finally:
+        await app_redis.aclose()
+
+
+async def test_a_lost_count_of_revocations_is_a_loss(
+    aiohttp_client: AiohttpClient,
+    redis_client: Redis,
+    redis_prefix: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Keys evicted under a maxmemory policy: the count of revocations going
+    back is noticed as well as a missing epoch."""
+    store = RedisRevocationStore(redis_client, prefix=redis_prefix)
+    client = await aiohttp_client(guarded_app(store))
+    await log_in(client, "alice")
+    await client.post("/everywhere")
+    bob = await log_in(client, "bob")
+    assert await status(client, bob) == 200
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="aiohttp_guard"):
+        await redis_client.delete(redis_prefix.encode() + REVISIONS)
+        assert await status(client, bob) == 401
+    (line,) = store_lines(caplog)
+    assert "lost data" in line.getMessage()
+
+
+async def test_instances_sharing_redis_agree_on_one_epoch(
+    aiohttp_client: AiohttpClient,
+    redis_server: RedisServer,
+    own_redis: Redis,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    redis_a, redis_b = connect(redis_server.url), connect(redis_server.url)
+    try:
+        first = await aiohttp_client(guarded_app(RedisRevocationStore(redis_a)))
+        second = await aiohttp_client(guarded_app(RedisRevocationStore(redis_b)))
+        alice = await log_in(first, "alice")
+        bob = await log_in(second, "bob")
+        assert await status(second, alice) == 200  # tickets hold on both
+
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="aiohttp_guard"):
+            redis_server.stop()
+            redis_server.start()
+            answers = await asyncio.gather(
+                *(
+                    client.get("/private", headers={"Cookie": f"AUTH_TKT={ticket}"})
+                    for _ in range(10)
+                    for client in (first, second)
+                    for ticket in (alice, bob)
+                )
+            )
+            assert {a.status for a in answers} == {401}
+        (line,) = store_lines(caplog)  # one instance noticed first, and said so
+        assert line.levelno == logging.ERROR
+
+        epoch = int(await own_redis.get(b"aiohttp_guard:not_before:" + EPOCH) or 0)
+        assert 0 < epoch <= time.time() * 1000
+        # Both go by that epoch: a login on either is good on the other.
+        carol = await log_in(first, "carol")
+        dave = await log_in(second, "dave")
+        assert await status(second, carol) == 200
+        assert await status(first, dave) == 200
+        assert await status(first, bob) == 401
+    finally:
+        await redis_a.aclose()
+        await redis_b.aclose()
+
+
+# -- starting ------------------------------------------------------------------
+
+
+async def test_an_empty_redis_starts_the_epoch_at_startup(
+    aiohttp_client: AiohttpClient,
+    redis_client: Redis,
+    redis_prefix: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A first start against an empty Redis: logins after startup work at
+    once; tickets issued before it (under an in-memory store, say) are
+    refused once."""
+    earlier = await aiohttp_client(guarded_app(MemoryRevocationStore()))
+    before = await log_in(earlier, "alice")
+    assert await status(earlier, before) == 200
+
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="aiohttp_guard"):
+        client = await aiohttp_client(
+            guarded_app(RedisRevocationStore(redis_client, prefix=redis_prefix))
+        )
+    (line,) = store_lines(caplog)
+    assert line.levelno == logging.WARNING
+    assert "found no record" in line.getMessage()
+    epoch_key = redis_prefix.encode() + EPOCH
+    epoch = await redis_client.get(epoch_key)
+    assert epoch is not None
+    assert await redis_client.pttl(epoch_key) == -1  # it never expires
+
+    await log_in(client, "alice")
+    assert await (await client.get("/private")).text() == "private for alice"
+    assert await status(client, before) == 401
+    await log_in(client, "alice")  # once
+    assert (await client.get("/private")).status == 200
+
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="aiohttp_guard"):
+        another = RedisRevocationStore(redis_client, prefix=redis_prefix)
+        await another.open()  # another instance, or open() again: no change
+        await another.open()
+    assert not store_lines(caplog)
+    assert await redis_client.get(epoch_key) == epoch
+
+
+@pytest.mark.parametrize("with_data", [True, False], ids=["with-data", "empty"])
+async def test_redis_down_at_startup_fails_closed_then_recovers(
+    aiohttp_client: AiohttpClient,
+    redis_server: RedisServer,
+    own_redis: Redis,
+    caplog: pytest.LogCaptureFixture,
+    with_data: bool,
+) -> None:
+    if with_data:  # an earlier start left its epoch, saved to disk
+        await RedisRevocationStore(own_redis).open()
+        await own_redis.save()  # pyright: ignore[reportUnknownMemberType]
+    redis_server.stop()
+    app_redis = connect(redis_server.url)
+    try:
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="aiohttp_guard"):
+            client = await aiohttp_client(
+                guarded_app(RedisRevocationStore(app_redis, timeout=0.5))
+            )
+            alice = await log_in(client, "alice")  # no store needed to log in
+            for _ in range(3):
+                assert (await client.get("/private")).status == 503
+            assert await (await client.get("/public")).text() == "public"
+        (line,) = store_lines(caplog)
+        assert line.levelno == logging.ERROR
+        assert "could not be opened at startup" in line.getMessage()
+
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="aiohttp_guard"):
+            redis_server.start()
+            if with_data:  # it was only unreachable: the ticket holds
+                assert await answered(client, "/private") == 200
+            else:  # it started empty after alice logged in: she logs in again
+                assert await answered(client, "/private") == 401
+                assert await status(client, alice) == 401
+                await log_in(client, "alice")
+                assert (await client.get("/private")).status == 200
+        messages = [r.getMessage() for r in store_lines(caplog)]
+        assert any("answers again" in m for m in messages)
+        assert any("found no record" in m for m in messages) is not with_data
+    finally:
+        await app_redis.aclose()
+
+
+# -- the store itself ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("decode_responses", [False, True])
+async def test_revoke_as_the_first_call_starts_the_epoch(
+    redis_prefix: str, caplog: pytest.LogCaptureFixture, decode_responses: bool
+) -> None:
+    later = 4_000_000_000_000
+    redis = connect(REDIS_URL, decode_responses=decode_responses)
+    try:
+        store = RedisRevocationStore(redis, prefix=redis_prefix)
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="aiohttp_guard"):
+            await store.revoke("alice", later, ttl=60)
+            epoch = await store.not_before("bob")
+            assert await store.not_before("alice") == later
+            assert epoch <= time.time() * 1000
+        (line,) = store_lines(caplog)
+        assert "found no record" in line.getMessage()
+        assert await redis.pttl(redis_prefix.encode() + EPOCH) == -1
+
+        await redis.delete(redis_prefix.encode() + EPOCH)
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="aiohttp_guard"):
+            assert await store.not_before("bob") > epoch
+        (line,) = store_lines(caplog)
+        assert "lost data" in line.getMessage()
+    finally:
+        await redis.aclose()
+
+
+async def test_users_keys_keep_their_layout_apart_from_the_stores_own(
+    redis_client: Redis, redis_prefix: str
+) -> None:
+    """A user's entry is still `prefix + user id` (entries written by earlier
+    versions count), and no user id reaches the store's own keys."""
+    later = 4_000_000_000_000
+    store = RedisRevocationStore(redis_client, prefix=redis_prefix)
+    await store.open()
+    await redis_client.set(f"{redis_prefix}old entry", str(later))
+    assert await store.not_before("old entry") == later
+
+    epoch = await store.not_before("nobody")
+    for user_id in ("\xffepoch", "\xffrevisions", "", "\udcffepoch", "ÿ"):
+        await store.revoke(user_id, later + 1, ttl=60)
+        assert await store.not_before(user_id) == later + 1
+    assert await store.not_before("nobody") == epoch
+    assert await redis_client.get(redis_prefix.encode() + REVISIONS) == b"5"
