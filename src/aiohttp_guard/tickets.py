@@ -28,6 +28,7 @@ from ._keyed_mac import KeyedMac
 from ._legacy_tickets import LegacyTicketError, verify_legacy
 
 __all__ = [
+    "LEGACY_ISSUED_MS",
     "LEGACY_KEY_ID",
     "MAX_TICKET_LENGTH",
     "MIN_SECRET_LENGTH",
@@ -44,6 +45,9 @@ MIN_SECRET_LENGTH: Final = 16
 
 #: The `key_id` of tickets read from aiohttp_auth's format.
 LEGACY_KEY_ID: Final = "legacy"
+#: The issue and login time of tickets read from aiohttp_auth's format, which
+#: records neither: the earliest there is, so never later than the truth.
+LEGACY_ISSUED_MS: Final = 0
 
 _FIELDS: Final = 10
 _VERIFIED_CACHE_SIZE: Final = 4096
@@ -280,8 +284,17 @@ class TicketCodec:
     def decode_legacy(self, text: str, *, ip: str | None, max_age: float) -> Ticket:
         """Verify a ticket made by aiohttp_auth with one of the ring's keys,
         or raise `InvalidTicket`. Its `key_id` is `LEGACY_KEY_ID`, which is
-        never in a ring, so policies re-issue it in the current format.
-        A legacy ticket claiming to live longer than `max_age` is refused."""
+        never in a ring, so policies re-issue it in the current format. A
+        legacy ticket claiming to live longer than `max_age` is refused.
+
+        aiohttp_auth's tickets record only their expiry: when they were issued
+        depends on the old application's `max_age`, and when their user
+        logged in is unknown (its reissues made new tickets). So the ticket
+        counts as issued, and its user as logged in, at the earliest time
+        there is, 0 (the epoch): never later than the truth. It is never a
+        fresh login, any revocation of its user refuses it, and a limit
+        counted from its login has already passed.
+        """
         if len(text) > MAX_TICKET_LENGTH:
             raise InvalidTicket("ticket too long")
         now = self.now_ms()
@@ -291,15 +304,13 @@ class TicketCodec:
         except LegacyTicketError as exc:
             raise InvalidTicket(str(exc)) from None
         expires = legacy.valid_until * 1000
-        max_age_ms = round(max_age * 1000)
-        if expires - now > max_age_ms + self._skew_ms:
+        if expires - now > round(max_age * 1000) + self._skew_ms:
             raise InvalidTicket("legacy ticket outlives max_age")
-        issued = min(now, expires - max_age_ms)
         return Ticket(
             user_id=legacy.user_id,
             expires_ms=expires,
-            issued_ms=issued,
-            login_ms=issued,
+            issued_ms=LEGACY_ISSUED_MS,
+            login_ms=LEGACY_ISSUED_MS,
             key_id=LEGACY_KEY_ID,
             ip=ip,
             tokens=legacy.tokens,

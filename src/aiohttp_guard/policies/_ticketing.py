@@ -47,7 +47,13 @@ def may_reissue(response: web.StreamResponse) -> bool:
 
 
 class TicketPolicyBase(AbstractAuthentication):
-    """Options and checks common to the cookie and session ticket policies."""
+    """Options and checks common to the cookie and session ticket policies.
+
+    `accept_legacy=True` also reads aiohttp_auth's tickets. It cannot be
+    combined with `max_lifetime`: those tickets do not record when their
+    user logged in, so they count as logged in at the epoch and no limit
+    counted from the login could let one through.
+    """
 
     def __init__(
         self,
@@ -60,6 +66,13 @@ class TicketPolicyBase(AbstractAuthentication):
         max_lifetime: float | timedelta | None = None,
         accept_legacy: bool = False,
     ) -> None:
+        if accept_legacy and max_lifetime is not None:
+            raise ValueError(
+                "accept_legacy cannot be combined with max_lifetime: "
+                "aiohttp_auth's tickets do not record when their user logged "
+                "in, so max_lifetime would refuse every one of them; add "
+                "max_lifetime once accept_legacy is off"
+            )
         self.codec = secret if isinstance(secret, TicketCodec) else TicketCodec(secret)
         self.accept_legacy = accept_legacy
         self.max_age = seconds(max_age, "max_age")
