@@ -10,20 +10,25 @@ it and its renewal; `max_lifetime` counts from the epoch.
 
 from __future__ import annotations
 
+import base64
+import hmac
 import time
 from typing import Any
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
+from aiohttp_session import SimpleCookieStorage, get_session, session_middleware
 from pytest_aiohttp import AiohttpClient
 
 from aiohttp_guard import (
     Authenticated,
     AuthService,
     CookieTicketPolicy,
+    InvalidTicket,
     MemoryRevocationStore,
     SessionTicketPolicy,
+    Ticket,
     TicketCodec,
 )
 from aiohttp_guard.tickets import LEGACY_ISSUED_MS, LEGACY_KEY_ID
@@ -32,8 +37,12 @@ from .apps import make_app
 from .conftest import SECRET
 from .cookies import set_cookies
 from .test_legacy_tickets import old_ticket
+from .test_tickets import sign
 
 Client = TestClient[web.Request, None]
+
+#: An aiohttp_auth application's secret, too short to sign anything here.
+SHORT = b"s3cret"
 
 
 @Authenticated(fresh_within=600)
@@ -157,3 +166,122 @@ async def test_max_lifetime_after_the_migration_counts_from_the_epoch(
     after.session.cookie_jar.clear()
     await after.get("/login", params={"user": "alice"})
     assert await (await after.get("/whoami")).text() == "alice"
+
+
+# -- the old application's secret, as it was --------------------------------
+
+
+async def test_a_short_old_secret_reads_old_tickets_and_the_new_key_signs(
+    aiohttp_client: AiohttpClient,
+) -> None:
+    policy = CookieTicketPolicy(SECRET, 3600, accept_legacy=True, legacy_secret=SHORT)
+    client = await aiohttp_client(legacy_app(policy))
+    renewed = await renewed_cookie(client, old_ticket(secret=SHORT))
+    ticket = TicketCodec(SECRET).decode(renewed)  # the new key alone reads it
+    assert ticket.user_id == "alice"
+    assert ticket.key_id == policy.codec.signing_key_id
+    assert await (await client.get("/whoami")).text() == "alice"
+
+
+async def test_a_short_old_secret_in_sessions(aiohttp_client: AiohttpClient) -> None:
+    policy = SessionTicketPolicy(
+        SECRET, 3600, accept_legacy=True, legacy_secret=[b"older", SHORT]
+    )
+    app = make_app(policy)
+    app.middlewares.insert(0, session_middleware(SimpleCookieStorage()))
+
+    async def plant(request: web.Request) -> web.Response:
+        (await get_session(request))["AUTH_TKT"] = old_ticket("bob", secret=SHORT)
+        return web.Response(text="planted")
+
+    async def stored(request: web.Request) -> web.Response:
+        return web.Response(text=(await get_session(request))["AUTH_TKT"])
+
+    app.router.add_get("/plant", plant)
+    app.router.add_get("/stored", stored)
+    client = await aiohttp_client(app)
+    await client.get("/plant")
+    assert await (await client.get("/whoami")).text() == "bob"
+    text = await (await client.get("/stored")).text()
+    assert TicketCodec(SECRET).decode(text).user_id == "bob"
+
+
+async def test_with_a_legacy_secret_only_it_reads_old_tickets(
+    aiohttp_client: AiohttpClient,
+) -> None:
+    policy = CookieTicketPolicy(SECRET, 3600, accept_legacy=True, legacy_secret=SHORT)
+    client = await aiohttp_client(legacy_app(policy))
+    signed_by_the_ring = old_ticket(secret=SECRET)
+    response = await client.get("/whoami", cookies={"AUTH_TKT": signed_by_the_ring})
+    assert await response.text() == "None"
+
+
+def key_id_of(secret: bytes) -> str:
+    """The id a ring would give `secret` (the codec derives it so)."""
+    digest = hmac.digest(secret, b"aiohttp_guard key id", "sha256")
+    return base64.urlsafe_b64encode(digest[:6]).rstrip(b"=").decode()
+
+
+def forged_with(secret: bytes, key_id: str) -> str:
+    """A current-format ticket for alice signed with `secret` under `key_id`."""
+    codec = TicketCodec(SECRET)
+    ticket = codec.issue("alice", 3600)
+    body = codec.encode(ticket).rsplit(".", 1)[0]
+    body = body.replace(f"v1.{codec.signing_key_id}.", f"v1.{key_id}.", 1)
+    return sign(body, secret)
+
+
+async def test_a_short_old_secret_never_verifies_a_current_ticket(
+    aiohttp_client: AiohttpClient,
+) -> None:
+    policy = CookieTicketPolicy(SECRET, 3600, accept_legacy=True, legacy_secret=SHORT)
+    client = await aiohttp_client(legacy_app(policy))
+    codec = policy.codec
+    # Under the id it would have in a ring, and under ids the codec knows.
+    for key_id in (key_id_of(SHORT), codec.signing_key_id, LEGACY_KEY_ID):
+        forged = forged_with(SHORT, key_id)
+        with pytest.raises(InvalidTicket):
+            codec.decode(forged)
+        response = await client.get("/whoami", cookies={"AUTH_TKT": forged})
+        assert await response.text() == "None"
+        client.session.cookie_jar.clear()
+
+
+def test_a_short_old_secret_never_signs() -> None:
+    codec = TicketCodec(SECRET, legacy_secret=SHORT)
+    assert codec.signing_key_id == TicketCodec(SECRET).signing_key_id
+    assert not codec.is_retiring(codec.issue("alice", 60).key_id)
+    with pytest.raises(ValueError, match="no key"):
+        codec.encode(Ticket("alice", 2, 1, 1, key_id=LEGACY_KEY_ID))
+    with pytest.raises(ValueError, match="at least 16 bytes"):
+        TicketCodec(SHORT)
+
+
+@pytest.mark.parametrize(
+    ("legacy_secret", "error", "message"),
+    [
+        ("text", TypeError, "must be bytes, not str"),
+        ([SHORT, "text"], TypeError, "must be bytes, not str"),
+        (b"", ValueError, "must not be empty"),
+        ([], ValueError, "legacy_secret is empty"),
+    ],
+)
+def test_legacy_secrets_are_bytes(
+    legacy_secret: object, error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=message):
+        TicketCodec(SECRET, legacy_secret=legacy_secret)  # type: ignore[arg-type]
+
+
+def test_a_legacy_secret_goes_with_accept_legacy_and_to_the_codec() -> None:
+    with pytest.raises(ValueError, match="accept_legacy=True"):
+        CookieTicketPolicy(SECRET, 3600, legacy_secret=SHORT)
+    with pytest.raises(ValueError, match="to the TicketCodec"):
+        CookieTicketPolicy(
+            TicketCodec(SECRET), 3600, accept_legacy=True, legacy_secret=SHORT
+        )
+    policy = CookieTicketPolicy(
+        TicketCodec(SECRET, legacy_secret=SHORT), 3600, accept_legacy=True
+    )
+    ticket = policy.codec.decode_legacy(old_ticket(secret=SHORT), ip=None, max_age=60)
+    assert ticket.user_id == "alice"
