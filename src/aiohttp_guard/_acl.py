@@ -72,13 +72,13 @@ _ALLOW: Final = Permission.Allow  # enum attribute look-ups cost on the hot path
 def _foreign_all_permissions(value: object) -> bool:
     """Whether `value` is Pyramid's `ALL_PERMISSIONS` (an `AllPermissionsList`).
 
-    Known by its type's name and module, so that Pyramid is never imported: it
-    iterates as empty, so taken as a collection it would name no permission.
+    Known by its type's name and module, so that Pyramid is never imported
+    (`pyramid.authorization`'s class and `pyramid.security`'s share the name):
+    it iterates as empty, so taken as a collection it would name no permission.
     """
-    return any(
-        cls.__name__ == "AllPermissionsList"
-        and cls.__module__.partition(".")[0] == "pyramid"
-        for cls in type(value).__mro__
+    cls = type(value)
+    return cls.__name__ == "AllPermissionsList" and cls.__module__.startswith(
+        "pyramid."
     )
 
 
@@ -88,10 +88,12 @@ _FOREIGN_ALL_PERMISSIONS: Final = (
 )
 
 
-def _pyramid_spelling(action: object, principal: object, permissions: object) -> str:
+def _pyramid_spelling(
+    action: object, principal: object, permissions: object, prefix: str = ""
+) -> str:
     """How to write an entry that uses Pyramid's names, which match nothing
     here (its actions and built-in groups are strings, its `ALL_PERMISSIONS`
-    iterates as empty); empty when it uses none of them."""
+    iterates as empty), after `prefix`; empty when it uses none of them."""
     names = (
         _PYRAMID_ACTIONS.get(action) if type(action) is str else None,
         _PYRAMID_PRINCIPALS.get(principal) if type(principal) is str else None,
@@ -104,8 +106,8 @@ def _pyramid_spelling(action: object, principal: object, permissions: object) ->
         for name, value in zip(names, (action, principal, permissions), strict=True)
     )
     return (
-        "the entry is written with Pyramid's names, which would match nothing "
-        f"here: write ({shown})"
+        f"{prefix}the entry is written with Pyramid's names, which would match "
+        f"nothing here: write ({shown})"
     )
 
 
@@ -120,10 +122,15 @@ def _permission_set(value: object) -> frozenset[Any] | AllPermissionsType:
     if isinstance(value, str | bytes) or not isinstance(value, Iterable):
         hash(value)
         return frozenset((value,))
-    items = list(cast("Iterable[Any]", value))
-    if any(_foreign_all_permissions(item) for item in items):
-        raise ValueError(_FOREIGN_ALL_PERMISSIONS)
-    members: frozenset[Any] = frozenset(items)
+    try:
+        members: frozenset[Any] = frozenset(cast("Iterable[Any]", value))
+    except TypeError:
+        # Pyramid's ALL_PERMISSIONS is unhashable: say what to use instead.
+        if isinstance(value, Collection) and any(
+            map(_foreign_all_permissions, cast("Collection[Any]", value))
+        ):
+            raise ValueError(_FOREIGN_ALL_PERMISSIONS) from None
+        raise
     if not members:
         raise ValueError(
             f"an ACL entry's permissions are empty ({value!r}), so it would "
@@ -159,11 +166,12 @@ class ACE(Generic[P]):
         principal: Hashable,
         permissions: P | Iterable[P] | AllPermissionsType,
     ) -> None:
-        pyramid = _pyramid_spelling(action, principal, permissions)
+        # Pyramid's names are looked for only on the way to an error, or
+        # where a plain string principal could be one: compiling stays cheap.
         if not isinstance(action, Permission):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise TypeError(
                 f"an ACL entry's action must be Allow or Deny, not {action!r}"
-                + (f": {pyramid}" if pyramid else "")
+                + _pyramid_spelling(action, principal, permissions, ": ")
             )
         try:
             hash(principal)
@@ -171,14 +179,20 @@ class ACE(Generic[P]):
             raise TypeError(
                 f"an ACL entry's principal must be hashable, not {principal!r}"
             ) from None
-        if pyramid:
-            raise ValueError(pyramid)
+        if type(principal) is str and principal in _PYRAMID_PRINCIPALS:
+            raise ValueError(_pyramid_spelling(action, principal, permissions))
         try:
             converted: frozenset[P] | AllPermissionsType = _permission_set(permissions)
         except TypeError:
             raise TypeError(
                 f"an ACL entry's permissions must be hashable, not {permissions!r}"
             ) from None
+        except ValueError:
+            if _foreign_all_permissions(permissions):
+                raise ValueError(
+                    _pyramid_spelling(action, principal, permissions)
+                ) from None
+            raise
         self.__attrs_init__(action, principal, converted)  # pyright: ignore[reportAttributeAccessIssue, reportUnknownMemberType]
 
     def __repr__(self) -> str:
