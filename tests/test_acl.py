@@ -128,13 +128,12 @@ def test_malformed_entries_name_their_index(
         [(Allow, "g", ("a", "b")), (Deny, "g", "a")],
         [(Allow, "g", ALL_PERMISSIONS), (Deny, "g", "a")],
         [(Deny, "g", ALL_PERMISSIONS), (Allow, "g", ALL_PERMISSIONS)],
-        [(Allow, "g", ())],
     ],
 )
 def test_entries_that_can_never_match_are_warned_about(
     entries: list[tuple[Permission, str, object]],
 ) -> None:
-    with pytest.warns(UserWarning, match="ACL entry 1 .* can never match|ACL entry 0"):
+    with pytest.warns(UserWarning, match="ACL entry 1 .* can never match"):
         ACL(entries)
 
 
@@ -191,7 +190,7 @@ entries = st.lists(
         st.one_of(
             st.just(ALL_PERMISSIONS),
             st.sampled_from(PERMISSIONS),
-            st.frozensets(st.sampled_from(PERMISSIONS), max_size=3),
+            st.frozensets(st.sampled_from(PERMISSIONS), min_size=1, max_size=3),
         ),
     ),
     max_size=12,

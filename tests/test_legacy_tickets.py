@@ -153,3 +153,45 @@ def test_garbage_is_never_a_legacy_ticket(garbage: str) -> None:
 def test_legacy_oversized_input() -> None:
     with pytest.raises(InvalidTicket, match="too long"):
         TicketCodec(SECRET).decode_legacy("a" * 5000, ip=None, max_age=60)
+
+
+def ticket_with_hex_letters_in_its_expiry() -> str:
+    """A ticket whose 8-hex-digit expiry has letters, so its case can change."""
+    now = int(time.time())
+    expiry = next(t for t in range(now + 600, now + 1200) if not f"{t:08x}".isdigit())
+    return TicketFactory(SECRET).new("alice", valid_until=expiry)
+
+
+DIGEST_AND_EXPIRY = 128 + 8
+
+
+def upper(text: str, start: int, stop: int) -> str:
+    return text[:start] + text[start:stop].upper() + text[stop:]
+
+
+async def test_legacy_tickets_are_read_only_in_the_case_ticket_auth_writes(
+    aiohttp_client: AiohttpClient,
+) -> None:
+    client = await aiohttp_client(
+        make_app(CookieTicketPolicy(SECRET, 3600, accept_legacy=True))
+    )
+    ticket = ticket_with_hex_letters_in_its_expiry()
+    assert ticket[:DIGEST_AND_EXPIRY] == ticket[:DIGEST_AND_EXPIRY].lower()
+    for text, user in [
+        (upper(ticket, 128, DIGEST_AND_EXPIRY), "None"),  # the expiry
+        (upper(ticket, 0, 128), "None"),  # the digest
+        (ticket, "alice"),
+    ]:
+        response = await client.get("/whoami", cookies={"AUTH_TKT": text})
+        assert await response.text() == user
+        client.session.cookie_jar.clear()
+
+
+@given(data=st.data())
+def test_a_legacy_ticket_has_one_text(data: st.DataObject) -> None:
+    codec = TicketCodec(SECRET)
+    ticket = ticket_with_hex_letters_in_its_expiry()
+    letters = [i for i, c in enumerate(ticket[:DIGEST_AND_EXPIRY]) if c.isalpha()]
+    where = data.draw(st.sampled_from(letters))
+    with pytest.raises(InvalidTicket, match=r"malformed|bad legacy signature"):
+        codec.decode_legacy(upper(ticket, where, where + 1), ip=None, max_age=3600)

@@ -47,6 +47,11 @@ def test_reprs_hide_secrets() -> None:
         SessionTicketPolicy(SECRET, 60),
         BearerTicketPolicy(SECRET, 60),
         AuthService([CookieTicketPolicy(codec, 60), BearerTicketPolicy(codec, 60)]),
+        # An old application's secret, read with only: hidden as well.
+        TicketCodec(SECRET[::-1], legacy_secret=SECRET),
+        CookieTicketPolicy(
+            SECRET[::-1], 60, accept_legacy=True, legacy_secret=[SECRET, b"x"]
+        ),
     ]
     for thing in objects:
         assert_secret_free(repr(thing))

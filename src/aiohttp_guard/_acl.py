@@ -56,19 +56,86 @@ EntryTuple: TypeAlias = tuple[
     Permission, Hashable, P | Iterable[P] | AllPermissionsType
 ]
 
+#: Pyramid's actions and built-in principals, which are plain strings there:
+#: copied into an ACL here, they are no action, and groups no request has.
+_PYRAMID_ACTIONS: Final = {"Allow": "Allow", "Deny": "Deny"}
+_PYRAMID_PRINCIPALS: Final = {
+    "system.Everyone": "Everyone",
+    "system.Authenticated": "AuthenticatedUser",
+}
+
 _NO_MATCH: Final = 1 << 62
 _DECISION_CACHE_SIZE: Final = 1024
 _ALLOW: Final = Permission.Allow  # enum attribute look-ups cost on the hot path
 
 
+def _foreign_all_permissions(value: object) -> bool:
+    """Whether `value` is Pyramid's `ALL_PERMISSIONS` (an `AllPermissionsList`).
+
+    Known by its type's name and module, so that Pyramid is never imported
+    (`pyramid.authorization`'s class and `pyramid.security`'s share the name):
+    it iterates as empty, so taken as a collection it would name no permission.
+    """
+    cls = type(value)
+    return cls.__name__ == "AllPermissionsList" and cls.__module__.startswith(
+        "pyramid."
+    )
+
+
+_FOREIGN_ALL_PERMISSIONS: Final = (
+    "Pyramid's ALL_PERMISSIONS is not a permission here (it iterates as "
+    "empty): use aiohttp_guard.ALL_PERMISSIONS"
+)
+
+
+def _pyramid_spelling(
+    action: object, principal: object, permissions: object, prefix: str = ""
+) -> str:
+    """How to write an entry that uses Pyramid's names, which match nothing
+    here (its actions and built-in groups are strings, its `ALL_PERMISSIONS`
+    iterates as empty), after `prefix`; empty when it uses none of them."""
+    names = (
+        _PYRAMID_ACTIONS.get(action) if type(action) is str else None,
+        _PYRAMID_PRINCIPALS.get(principal) if type(principal) is str else None,
+        "ALL_PERMISSIONS" if _foreign_all_permissions(permissions) else None,
+    )
+    if names == (None, None, None):
+        return ""
+    shown = ", ".join(
+        repr(value) if name is None else f"aiohttp_guard.{name}"
+        for name, value in zip(names, (action, principal, permissions), strict=True)
+    )
+    return (
+        f"{prefix}the entry is written with Pyramid's names, which would match "
+        f"nothing here: write ({shown})"
+    )
+
+
 def _permission_set(value: object) -> frozenset[Any] | AllPermissionsType:
-    """One permission, or a collection of them; a `str` is always one."""
+    """One permission, or a collection of them; a `str` is always one.
+
+    An empty collection is refused: such an entry would match nothing, and a
+    "deny all" that denies nothing lets everything through.
+    """
     if value is ALL_PERMISSIONS:
         return ALL_PERMISSIONS
     if isinstance(value, str | bytes) or not isinstance(value, Iterable):
         hash(value)
         return frozenset((value,))
-    members: frozenset[Any] = frozenset(cast("Iterable[Any]", value))
+    try:
+        members: frozenset[Any] = frozenset(cast("Iterable[Any]", value))
+    except TypeError:
+        # Pyramid's ALL_PERMISSIONS is unhashable: say what to use instead.
+        if isinstance(value, Collection) and any(
+            map(_foreign_all_permissions, cast("Collection[Any]", value))
+        ):
+            raise ValueError(_FOREIGN_ALL_PERMISSIONS) from None
+        raise
+    if not members:
+        raise ValueError(
+            f"an ACL entry's permissions are empty ({value!r}), so it would "
+            "match nothing: name at least one permission, or use ALL_PERMISSIONS"
+        )
     return ALL_PERMISSIONS if ALL_PERMISSIONS in members else members
 
 
@@ -82,8 +149,11 @@ def _show(permissions: frozenset[P] | AllPermissionsType) -> str:
 class ACE(Generic[P]):
     """One entry of an ACL: `ACE(Allow, "editors", {"view", "edit"})`.
 
-    `permissions` takes one permission or an iterable of them (a `str` is one
-    permission, never its characters), or `ALL_PERMISSIONS`.
+    `permissions` takes one permission or a non-empty iterable of them (a
+    `str` is one permission, never its characters), or `ALL_PERMISSIONS`; an
+    iterable holding `ALL_PERMISSIONS` means every permission too. An entry
+    that could match nothing (no permissions, Pyramid's `ALL_PERMISSIONS` or
+    built-in principals) is a `ValueError`.
     """
 
     action: Permission
@@ -96,9 +166,12 @@ class ACE(Generic[P]):
         principal: Hashable,
         permissions: P | Iterable[P] | AllPermissionsType,
     ) -> None:
+        # Pyramid's names are looked for only on the way to an error, or
+        # where a plain string principal could be one: compiling stays cheap.
         if not isinstance(action, Permission):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise TypeError(
                 f"an ACL entry's action must be Allow or Deny, not {action!r}"
+                + _pyramid_spelling(action, principal, permissions, ": ")
             )
         try:
             hash(principal)
@@ -106,12 +179,20 @@ class ACE(Generic[P]):
             raise TypeError(
                 f"an ACL entry's principal must be hashable, not {principal!r}"
             ) from None
+        if type(principal) is str and principal in _PYRAMID_PRINCIPALS:
+            raise ValueError(_pyramid_spelling(action, principal, permissions))
         try:
             converted: frozenset[P] | AllPermissionsType = _permission_set(permissions)
         except TypeError:
             raise TypeError(
                 f"an ACL entry's permissions must be hashable, not {permissions!r}"
             ) from None
+        except ValueError:
+            if _foreign_all_permissions(permissions):
+                raise ValueError(
+                    _pyramid_spelling(action, principal, permissions)
+                ) from None
+            raise
         self.__attrs_init__(action, principal, converted)  # pyright: ignore[reportAttributeAccessIssue, reportUnknownMemberType]
 
     def __repr__(self) -> str:
@@ -136,6 +217,8 @@ def _entry(index: int, entry: object) -> ACE[P]:
         return ACE(*items)
     except TypeError as exc:
         raise TypeError(f"ACL entry {index}: {exc}") from None
+    except ValueError as exc:
+        raise ValueError(f"ACL entry {index}: {exc}") from None
 
 
 @attrs.frozen
@@ -172,9 +255,10 @@ class Decision(Generic[P]):
 class ACL(Generic[P]):
     """An ordered, immutable access control list, compiled on construction.
 
-    Build it from `ACE`s or the documented tuples; a malformed entry is an
-    error naming its index, and an entry that can never match (an earlier entry
-    for the same principal decides all its permissions) is a `UserWarning`.
+    Build it from `ACE`s or the documented tuples; a malformed entry (one
+    with no permissions included) is an error naming its index, and an entry
+    that earlier entries for the same principal make unreachable is a
+    `UserWarning`.
     """
 
     __slots__ = ("_decisions", "_index", "entries")
@@ -210,13 +294,9 @@ class ACL(Generic[P]):
         )
 
     def _warn_unreachable(self, i: int, ace: ACE[P]) -> None:
-        reason = (
-            "it names no permission"
-            if ace.permissions == frozenset()
-            else f"earlier entries for {ace.principal!r} decide all its permissions"
-        )
         warnings.warn(
-            f"ACL entry {i} {ace!r} can never match: {reason}",
+            f"ACL entry {i} {ace!r} can never match: earlier entries for "
+            f"{ace.principal!r} decide all its permissions",
             UserWarning,
             stacklevel=3,
         )

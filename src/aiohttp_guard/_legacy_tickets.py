@@ -1,7 +1,8 @@
 """Reading tickets made by aiohttp_auth (the `ticket_auth` format), so that
 users stay logged in across the upgrade. Only ever read, never written.
 
-The format: a hex SHA-512 digest, the expiry as 8 hex digits, then the
+The format: a hex SHA-512 digest, the expiry as 8 hex digits (both in lower
+case, the only spelling accepted, so that a ticket has one text), then the
 URL-quoted user id, tokens and user data joined by `!`. The digest is
 `H(H(ip_version + packed_ip + expiry + secret + fields) + secret)`, with the
 address `0.0.0.0` when the ticket is not bound to one.
@@ -12,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
-import string
 import struct
 from typing import Final
 from urllib.parse import unquote
@@ -23,6 +23,7 @@ __all__ = ["LegacyTicket", "LegacyTicketError", "verify_legacy"]
 
 _DIGEST_HEX: Final = hashlib.sha512().digest_size * 2
 _TIME_HEX: Final = 8
+_LOWER_HEX: Final = frozenset("0123456789abcdef")
 _UNBOUND: Final = ipaddress.IPv4Address("0.0.0.0")  # noqa: S104 - the format says "no address"
 
 
@@ -55,7 +56,8 @@ def verify_legacy(
     fields = text[_DIGEST_HEX + _TIME_HEX :].split("!")
     if len(fields) != 3:
         raise LegacyTicketError("malformed legacy ticket")
-    if not all(c in string.hexdigits for c in expiry):
+    # Lower case only, as ticket_auth writes it: one text per ticket.
+    if not all(c in _LOWER_HEX for c in expiry):
         raise LegacyTicketError("malformed legacy ticket")
     try:
         valid_until = int(expiry, 16)

@@ -28,6 +28,7 @@ from ._keyed_mac import KeyedMac
 from ._legacy_tickets import LegacyTicketError, verify_legacy
 
 __all__ = [
+    "LEGACY_ISSUED_MS",
     "LEGACY_KEY_ID",
     "MAX_TICKET_LENGTH",
     "MIN_SECRET_LENGTH",
@@ -44,6 +45,9 @@ MIN_SECRET_LENGTH: Final = 16
 
 #: The `key_id` of tickets read from aiohttp_auth's format.
 LEGACY_KEY_ID: Final = "legacy"
+#: The issue and login time of tickets read from aiohttp_auth's format, which
+#: records neither: the earliest there is, so never later than the truth.
+LEGACY_ISSUED_MS: Final = 0
 
 _FIELDS: Final = 10
 _VERIFIED_CACHE_SIZE: Final = 4096
@@ -123,6 +127,24 @@ def _decode_text(field: str) -> str:
     return _unb64(field).decode("utf-8", "surrogatepass") if field else ""
 
 
+def _legacy_secrets(secret: bytes | Sequence[bytes] | None) -> tuple[bytes, ...]:
+    """The secrets that read aiohttp_auth's tickets, as that app had them."""
+    if secret is None:
+        return ()
+    secrets = [secret] if isinstance(secret, bytes) else list(secret)
+    if not secrets:
+        raise ValueError("legacy_secret is empty: give the old application's secret")
+    for one in secrets:
+        if not isinstance(one, bytes):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise TypeError(
+                f"a legacy secret must be bytes, not {type(one).__name__}; "
+                "encode it as the old application did"
+            )
+        if not one:
+            raise ValueError("a legacy secret must not be empty")
+    return tuple(secrets)
+
+
 def _make_key(secret: object) -> _Key:
     if not isinstance(secret, bytes):
         raise TypeError(
@@ -148,11 +170,18 @@ class TicketCodec:
     any of them signs with it. Tickets name their key by an id derived from
     it, never by position in the ring. `clock_skew` (seconds) is how far in
     the future an issue time may lie, for servers whose clocks disagree.
+
+    `legacy_secret` (one or several, of any non-empty length) is the secret
+    an aiohttp_auth application signed its tickets with: `decode_legacy` reads
+    them with it instead of the ring's keys. It only ever reads aiohttp_auth's
+    format; it never signs nor verifies a ticket of the current format, so an
+    old secret shorter than the ring's minimum can be given here.
     """
 
     __slots__ = (
         "_clock",
         "_keys",
+        "_legacy",
         "_rejected",
         "_signing",
         "_skew_ms",
@@ -167,6 +196,7 @@ class TicketCodec:
         upcoming: Sequence[bytes] = (),
         clock_skew: float = 5.0,
         clock: Callable[[], float] = time.time,
+        legacy_secret: bytes | Sequence[bytes] | None = None,
     ) -> None:
         secrets = [secret] if isinstance(secret, bytes) else list(secret)
         if not secrets:
@@ -177,6 +207,8 @@ class TicketCodec:
         if len(self._keys) != len(keys) + len(upcoming_keys):
             raise ValueError("the ticket key ring holds the same secret twice")
         self._upcoming = frozenset(key.key_id for key in upcoming_keys)
+        # Kept apart from the ring: only `decode_legacy` ever reads them.
+        self._legacy = _legacy_secrets(legacy_secret)
         if clock_skew < 0:
             raise ValueError("clock_skew must not be negative")
         self._signing = keys[0]
@@ -283,28 +315,37 @@ class TicketCodec:
         return ticket
 
     def decode_legacy(self, text: str, *, ip: str | None, max_age: float) -> Ticket:
-        """Verify a ticket made by aiohttp_auth with one of the ring's keys,
-        or raise `InvalidTicket`. Its `key_id` is `LEGACY_KEY_ID`, which is
-        never in a ring, so policies re-issue it in the current format.
-        A legacy ticket claiming to live longer than `max_age` is refused."""
+        """Verify a ticket made by aiohttp_auth, or raise `InvalidTicket`.
+
+        It is checked with `legacy_secret` when the codec has one, else with
+        the ring's keys. Its `key_id` is `LEGACY_KEY_ID`, which is never in a
+        ring, so policies re-issue it in the current format. A legacy ticket
+        claiming to live longer than `max_age` is refused.
+
+        aiohttp_auth's tickets record only their expiry: when they were issued
+        depends on the old application's `max_age`, and when their user
+        logged in is unknown (its reissues made new tickets). So the ticket
+        counts as issued, and its user as logged in, at the earliest time
+        there is, 0 (the epoch): never later than the truth. It is never a
+        fresh login, any revocation of its user refuses it, and a limit
+        counted from its login has already passed.
+        """
         if len(text) > MAX_TICKET_LENGTH:
             raise InvalidTicket("ticket too long")
         now = self.now_ms()
-        secrets = [key.secret for key in self._keys.values()]
+        secrets = list(self._legacy) or [key.secret for key in self._keys.values()]
         try:
             legacy = verify_legacy(text, secrets, ip, now / 1000)
         except LegacyTicketError as exc:
             raise InvalidTicket(str(exc)) from None
         expires = legacy.valid_until * 1000
-        max_age_ms = round(max_age * 1000)
-        if expires - now > max_age_ms + self._skew_ms:
+        if expires - now > round(max_age * 1000) + self._skew_ms:
             raise InvalidTicket("legacy ticket outlives max_age")
-        issued = min(now, expires - max_age_ms)
         return Ticket(
             user_id=legacy.user_id,
             expires_ms=expires,
-            issued_ms=issued,
-            login_ms=issued,
+            issued_ms=LEGACY_ISSUED_MS,
+            login_ms=LEGACY_ISSUED_MS,
             key_id=LEGACY_KEY_ID,
             ip=ip,
             tokens=legacy.tokens,

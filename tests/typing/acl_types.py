@@ -8,6 +8,7 @@ from __future__ import annotations
 import enum
 from typing import Any, Literal, assert_type
 
+import pyramid.authorization
 from aiohttp import web
 
 from aiohttp_guard import (
@@ -60,6 +61,11 @@ typo_entry: ACL[Perm] = ACL([(Allow, Everyone, "veiw")])  # type: ignore[list-it
 typo_ace: ACL[Perm] = ACL([ACE(Allow, Everyone, "veiw")])  # type: ignore[arg-type]
 wrong_enum: ACL[Action] = ACL([(Allow, Everyone, "read")])  # type: ignore[list-item]
 ACE("Allow", Everyone, "view")  # type: ignore[arg-type]
+# Pyramid's entries use strings for actions: refused here, as at run time.
+deny_all: ACL[Perm] = ACL([pyramid.authorization.DENY_ALL])  # type: ignore[list-item]
+# ALL_PERMISSIONS stands alone: in a collection with other permissions it
+# means every permission at run time, and typed code cannot write it.
+mixed: ACL[Perm] = ACL([(Allow, Everyone, ("edit", ALL_PERMISSIONS))])  # type: ignore[list-item]
 
 
 async def owner_acl(request: web.Request) -> ACL[Perm]:

@@ -83,4 +83,8 @@ def misconfigurations() -> None:
     CookieTicketPolicy(SECRET, 60, samesite="lax")  # type: ignore[arg-type]
     CookieTicketPolicy("not bytes", 60)  # type: ignore[arg-type]
     TicketCodec("not bytes")  # type: ignore[arg-type]
+    # An old application's secret: bytes of any length, one or several.
+    CookieTicketPolicy(SECRET, 60, accept_legacy=True, legacy_secret=b"old")
+    TicketCodec(SECRET, legacy_secret=[b"old", b"older"])
+    TicketCodec(SECRET, legacy_secret="old")  # type: ignore[arg-type]
     AuthService(object())  # type: ignore[arg-type]

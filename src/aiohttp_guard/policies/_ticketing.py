@@ -57,7 +57,15 @@ def may_reissue(request: web.BaseRequest, response: web.StreamResponse) -> bool:
 
 
 class TicketPolicyBase(AbstractAuthentication):
-    """Options and checks common to the cookie and session ticket policies."""
+    """Options and checks common to the cookie and session ticket policies.
+
+    `accept_legacy=True` also reads aiohttp_auth's tickets, with
+    `legacy_secret` when given (the old application's secret, of any length:
+    it only ever reads them) or else the ring's keys. It cannot be combined
+    with `max_lifetime`: those tickets do not record when their user logged
+    in, so they count as logged in at the epoch and no limit counted from
+    the login could let one through.
+    """
 
     def __init__(
         self,
@@ -69,8 +77,28 @@ class TicketPolicyBase(AbstractAuthentication):
         *,
         max_lifetime: float | timedelta | None = None,
         accept_legacy: bool = False,
+        legacy_secret: bytes | Sequence[bytes] | None = None,
     ) -> None:
-        self.codec = secret if isinstance(secret, TicketCodec) else TicketCodec(secret)
+        if legacy_secret is not None and not accept_legacy:
+            raise ValueError(
+                "legacy_secret only reads aiohttp_auth's tickets: pass "
+                "accept_legacy=True with it"
+            )
+        if accept_legacy and max_lifetime is not None:
+            raise ValueError(
+                "accept_legacy cannot be combined with max_lifetime: "
+                "aiohttp_auth's tickets do not record when their user logged "
+                "in, so max_lifetime would refuse every one of them; add "
+                "max_lifetime once accept_legacy is off"
+            )
+        if isinstance(secret, TicketCodec):
+            if legacy_secret is not None:
+                raise ValueError(
+                    "give legacy_secret to the TicketCodec passed as the secret"
+                )
+            self.codec = secret
+        else:
+            self.codec = TicketCodec(secret, legacy_secret=legacy_secret)
         self.accept_legacy = accept_legacy
         self.max_age = seconds(max_age, "max_age")
         if self.max_age == 0:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Literal
 
@@ -40,8 +41,9 @@ class CookieTicketPolicy(TicketPolicyBase):
     login, however often it is reissued. `secure=None` marks the cookie
     `Secure` on HTTPS requests. `secret` may be one key, a key ring (the first
     key signs) or a ready `TicketCodec`. `accept_legacy=True` also accepts
-    tickets made by aiohttp_auth with the same secret, for the time of a
-    migration, and re-issues them in the current format.
+    tickets made by aiohttp_auth with the same secret (or `legacy_secret`,
+    the old one, which only reads them), for the time of a migration, and
+    re-issues them in the current format.
     """
 
     def __init__(
@@ -59,6 +61,7 @@ class CookieTicketPolicy(TicketPolicyBase):
         domain: str | None = None,
         max_lifetime: float | timedelta | None = None,
         accept_legacy: bool = False,
+        legacy_secret: bytes | Sequence[bytes] | None = None,
     ) -> None:
         super().__init__(
             secret,
@@ -68,6 +71,7 @@ class CookieTicketPolicy(TicketPolicyBase):
             cookie_name,
             max_lifetime=max_lifetime,
             accept_legacy=accept_legacy,
+            legacy_secret=legacy_secret,
         )
         if samesite not in ("Lax", "Strict", "None", None):
             raise ValueError(

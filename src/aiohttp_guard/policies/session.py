@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Final, cast
 
@@ -62,6 +63,7 @@ class SessionTicketPolicy(TicketPolicyBase):
         *,
         max_lifetime: float | timedelta | None = None,
         accept_legacy: bool = False,
+        legacy_secret: bytes | Sequence[bytes] | None = None,
     ) -> None:
         super().__init__(
             secret,
@@ -71,6 +73,7 @@ class SessionTicketPolicy(TicketPolicyBase):
             cookie_name,
             max_lifetime=max_lifetime,
             accept_legacy=accept_legacy,
+            legacy_secret=legacy_secret,
         )
 
     async def identify(self, request: web.Request) -> Identity | None:
