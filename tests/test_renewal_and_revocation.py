@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import signal
 from collections.abc import AsyncIterator
 from typing import Literal
@@ -31,6 +32,7 @@ from aiohttp_guard import (
 )
 from aiohttp_guard.policies._ticketing import TicketPolicyBase
 
+from .apps import HeaderPolicy, make_app
 from .conftest import SECRET, RedisServer
 from .cookies import set_cookies
 
@@ -283,3 +285,28 @@ async def test_tickets_living_longer_than_max_age_are_refused(
     assert 900_000 < await redis_client.pttl(key) <= 965_000
     await redis_client.delete(key)
     assert (await client.get("/private", cookies={"AUTH_TKT": day})).status == 401
+
+
+async def test_identities_without_an_issue_time_are_refused_once_revoked(
+    aiohttp_client: AiohttpClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A policy of one's own that tells no issue time cannot show a ticket
+    predates a revocation: every revocation of the user refuses it, and the
+    service says so once."""
+
+    class TrustedHeader(HeaderPolicy):
+        async def forget(self, request: web.Request) -> None:
+            return None
+
+    app = make_app(TrustedHeader(), revocations=MemoryRevocationStore())
+    service = AuthService.of(app)
+    client: Client = await aiohttp_client(app)
+    alice, bob = {"X-User": "alice"}, {"X-User": "bob"}
+    assert await (await client.get("/whoami", headers=alice)).text() == "alice"
+    await service.logout_everywhere("alice")
+    with caplog.at_level(logging.WARNING, logger="aiohttp_guard"):
+        for _ in range(2):
+            assert await (await client.get("/whoami", headers=alice)).text() == "None"
+        assert await (await client.get("/whoami", headers=bob)).text() == "bob"
+    warnings = [r for r in caplog.records if "no issue time" in r.getMessage()]
+    assert len(warnings) == 1

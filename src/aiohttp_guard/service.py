@@ -105,6 +105,7 @@ class AuthService:
         self._public: set[object] = set()
         self._own_guard: dict[tuple[object, str], bool] = {}
         self._store_down = False
+        self._warned_no_issue_time = False
         self.error_handler: ErrorHandler = error_handler or DefaultErrorHandler(
             login_url=login_url
         )
@@ -295,7 +296,19 @@ class AuthService:
             self._store_unreachable(exc)
             raise refusal(self.error_handler.unavailable(request)) from exc
         self._store_answers()
+        if identity.issued_ms is None and not_before is not None:
+            self._warn_no_issue_time()
         return _revoked_by(identity, not_before)
+
+    def _warn_no_issue_time(self) -> None:
+        if not self._warned_no_issue_time:
+            self._warned_no_issue_time = True
+            log.warning(
+                "aiohttp_guard: %r gives identities no issue time, so any "
+                "revocation of their user (and the epoch a RedisRevocationStore "
+                "keeps) refuses them: set Identity.issued_ms in its identify()",
+                self.policy,
+            )
 
     async def _renewal_still_valid(
         self, request: web.Request, state: RequestState
