@@ -18,7 +18,6 @@ from ._compat import request_get
 from ._fifo_cache import FifoCache
 from ._request_state import STATE, RequestState
 from ._routes import RouteGuard, has_own_guard, routes_report
-from ._views import ensure_view_guard, is_view_class
 from .contexts import Context, ContextFactory, resolve_context
 from .errors import (
     DefaultErrorHandler,
@@ -164,7 +163,6 @@ class AuthService:
     def _make_middleware(self) -> Middleware:
         policy = self.policy
         default = self.default
-        checked_views: set[type] = set()
         own_guard = self._own_guard
         public = self._public
         # A policy that leaves responses alone (bearer tokens) is not asked:
@@ -178,10 +176,6 @@ class AuthService:
             request: web.Request, handler: Handler
         ) -> web.StreamResponse:
             match_info = request.match_info
-            route_handler = match_info.handler
-            if is_view_class(route_handler) and route_handler not in checked_views:
-                ensure_view_guard(route_handler)
-                checked_views.add(route_handler)
             # Only a sub-application's service runs inside another one's, and
             # gives the outer state back afterwards; a look-up of a missing
             # key costs a KeyError, so it is made only then.
@@ -189,16 +183,16 @@ class AuthService:
             request[STATE] = RequestState(self)
             try:
                 try:
-                    if default is not None and not isinstance(
-                        match_info, MatchInfoError
-                    ):
+                    # Decided once per handler and method (a view class is
+                    # armed then); a 404 or 405 has no route to decide for.
+                    if not isinstance(match_info, MatchInfoError):
+                        route_handler = match_info.handler
                         key = (route_handler, request.method)
                         guarded = own_guard.get(key)
                         if guarded is None:
-                            guarded = own_guard[key] = (
-                                route_handler in public or has_own_guard(*key)
-                            )
-                        if not guarded:
+                            own = has_own_guard(*key)
+                            guarded = own_guard[key] = own or route_handler in public
+                        if not guarded and default is not None:
                             await default(request)
                     response = await handler(request)
                 except web.HTTPException as exc:
