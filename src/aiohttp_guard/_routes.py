@@ -22,6 +22,7 @@ __all__ = [
     "RouteGuard",
     "describe",
     "has_own_guard",
+    "public_routes",
     "routes_report",
 ]
 
@@ -86,6 +87,36 @@ def has_own_guard(handler: object, method: str) -> bool:
     return bool(own_guards(handler, method))
 
 
+def public_routes(
+    target: web.AbstractResource | web.AbstractRoute,
+) -> list[web.AbstractRoute]:
+    """The routes `AuthService.public(target)` opens: a route (a GET route
+    with the HEAD route aiohttp added beside it), or a resource's routes."""
+    if isinstance(target, web.AbstractRoute):
+        resource = target.resource
+        if target.method != hdrs.METH_GET or resource is None:
+            return [target]
+        return [
+            target,
+            *(
+                r
+                for r in resource
+                if r.method == hdrs.METH_HEAD and r.handler == target.handler
+            ),
+        ]
+    if isinstance(target.get_info().get("app"), web.Application):
+        raise TypeError(
+            "public() opens a resource, not a whole sub-application: "
+            "open the sub-application's resources one by one"
+        )
+    routes = list(target)
+    if not routes:
+        raise ValueError(
+            f"{target!r} has no routes yet: add them before calling public()"
+        )
+    return routes
+
+
 def _routes(app: web.Application) -> Iterator[tuple[web.AbstractRoute, str, str]]:
     for resource in app.router.resources():
         sub_app = resource.get_info().get("app")
@@ -109,7 +140,7 @@ def _routes(app: web.Application) -> Iterator[tuple[web.AbstractRoute, str, str]
 def routes_report(
     app: web.Application,
     default: GuardLike | None,
-    public: Collection[object] = (),
+    public: Collection[web.AbstractRoute] = (),
 ) -> list[RouteGuard]:
     report: list[RouteGuard] = []
     for route, method, path in _routes(app):
@@ -119,7 +150,7 @@ def routes_report(
         shown = tuple(describe(g) for g in checks or guards)
         if shown:
             report.append(RouteGuard(method, path, shown))
-        elif route.handler in public:
+        elif route in public:
             report.append(RouteGuard(method, path, ("Public()",)))
         elif default is None:
             report.append(RouteGuard(method, path, ()))

@@ -17,7 +17,7 @@ from ._acl import ACE, ACL, Decision, EntryTuple
 from ._compat import request_get
 from ._fifo_cache import FifoCache
 from ._request_state import STATE, RequestState
-from ._routes import RouteGuard, has_own_guard, routes_report
+from ._routes import RouteGuard, has_own_guard, public_routes, routes_report
 from .contexts import Context, ContextFactory, resolve_context
 from .errors import (
     DefaultErrorHandler,
@@ -101,8 +101,8 @@ class AuthService:
         )
         self._revocation_ttl = _longest_ticket_life(policy)
         self._users: FifoCache[str, User] = FifoCache(_USER_CACHE_SIZE)
-        self._public: set[object] = set()
-        self._own_guard: dict[tuple[object, str], bool] = {}
+        self._public: set[web.AbstractRoute] = set()
+        self._own_guard: dict[tuple[web.AbstractRoute, str], bool] = {}
         self._store_down = False
         self.error_handler: ErrorHandler = error_handler or DefaultErrorHandler(
             login_url=login_url
@@ -128,12 +128,13 @@ class AuthService:
         it, so an unguarded route is seen before it ships."""
         return routes_report(app, self.default, self._public)
 
-    def public(self, resource: web.AbstractResource) -> None:
-        """Open every route of `resource` to everyone, as `Public()` opens a
-        handler: for what cannot be decorated, such as
-        `app.router.add_static(...)`, when a `default` guard is set."""
-        for route in resource:
-            self._public.add(route.handler)
+    def public(self, target: web.AbstractResource | web.AbstractRoute) -> None:
+        """Lift the `default` guard from one route (a GET route's HEAD route
+        too) or from every route `target` resource has now, as `Public()` does
+        for a handler: for what cannot be decorated, such as
+        `app.router.add_static(...)`. Other routes sharing the handler stay
+        guarded, and a route's own guards still run."""
+        self._public.update(public_routes(target))
         self._own_guard.clear()
 
     async def _log_routes(self, app: web.Application) -> None:
@@ -183,15 +184,15 @@ class AuthService:
             request[STATE] = RequestState(self)
             try:
                 try:
-                    # Decided once per handler and method (a view class is
+                    # Decided once per route and method (a view class is
                     # armed then); a 404 or 405 has no route to decide for.
                     if not isinstance(match_info, MatchInfoError):
-                        route_handler = match_info.handler
-                        key = (route_handler, request.method)
+                        route = match_info.route
+                        key = (route, request.method)
                         guarded = own_guard.get(key)
                         if guarded is None:
-                            own = has_own_guard(*key)
-                            guarded = own_guard[key] = own or route_handler in public
+                            own = has_own_guard(route.handler, request.method)
+                            guarded = own_guard[key] = own or route in public
                         if not guarded and default is not None:
                             await default(request)
                     response = await handler(request)
