@@ -224,13 +224,13 @@ def _watch(owner: type) -> None:
             super(base, cls).__init_subclass__(**kwargs)
         else:
             own.__get__(None, cls)(**kwargs)
-        derived(cls)
+        _derived(cls)
 
     setattr(owner, "__init_subclass__", classmethod(init_subclass))  # noqa: B010
     setattr(owner, _WATCHED_ATTR, True)
 
 
-def derived(cls: type) -> None:
+def _derived(cls: type) -> None:
     """A class was created below one that declares guards: refuse what it
     cannot honour now, and arm it if it is a view."""
     if class_guards(cls).enforced and is_view_class(cls):
