@@ -4,8 +4,9 @@ MRO runs, once, in MRO order, through a real server."""
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Generator, Hashable, Iterable
-from typing import Literal
+from typing import Any, Literal
 
 import pytest
 from aiohttp import web
@@ -77,7 +78,7 @@ class Body:
         return web.Response(text=type(self).__name__)
 
 
-# -- the building blocks ---------------------------------------------------------
+# -- the building blocks -------------------------------------------------------
 
 
 class LoginRequired(web.View):
@@ -105,7 +106,7 @@ class AdminAttributeMixin:
     admin_guard = Requires("admin", SITE)
 
 
-# -- compositions that need a logged-in admin ----------------------------------------
+# -- compositions that need a logged-in admin ----------------------------------
 
 
 class TwoViewBases(LoginRequired, AdminRequired, Body):
@@ -224,7 +225,7 @@ async def test_guards_run_in_mro_order_each_once_before_the_methods_own(
     assert line.guards == tuple(f"Mark({name!r})" for name in order)
 
 
-# -- overriding in a subclass ---------------------------------------------------------
+# -- overriding in a subclass --------------------------------------------------
 
 
 class Guarded(LoginRequired, Body):
@@ -300,7 +301,7 @@ async def test_overrides_in_the_routes_report(aiohttp_client: AiohttpClient) -> 
     assert (await client.get("/removed")).status == 200
 
 
-# -- wherever and whenever the view is made and reached ------------------------------
+# -- wherever and whenever the view is made and reached ------------------------
 
 
 async def test_a_view_class_created_after_setup(aiohttp_client: AiohttpClient) -> None:
@@ -394,7 +395,7 @@ async def test_a_plain_function_guard_on_a_mixin(aiohttp_client: AiohttpClient) 
     assert (await client.get("/root", headers=as_user("root"))).status == 200
 
 
-# -- guards that could not be honoured are errors, never dropped -----------------------
+# -- guards that could not be honoured are errors, never dropped ---------------
 
 
 def test_hiding_an_inherited_guard_is_refused_at_class_creation() -> None:
@@ -427,17 +428,39 @@ class DecoratedHandlers:
         return web.Response(text="shown")
 
 
+class Endpoint(AdminAttributeMixin):
+    """A callable object, which aiohttp calls as a function."""
+
+    async def __call__(self, request: web.Request) -> web.Response:
+        return web.Response(text="called")
+
+
+@Authenticated()
+class ResponsePage(web.Response):
+    """A class that aiohttp calls as a function, never as a view."""
+
+    def __init__(self, request: web.Request) -> None:
+        super().__init__(text="page")
+
+
 @pytest.mark.parametrize(
     ("route", "owner"),
     [
         (web.post("/wipe", AdminHandlers().wipe), "AdminHandlers"),
         (web.get("/show", DecoratedHandlers().show), "DecoratedHandlers"),
+        (web.get("/partial", functools.partial(AdminHandlers().wipe)), "AdminHandlers"),
+        (web.get("/endpoint", Endpoint()), "Endpoint"),
+        (web.get("/page", ResponsePage), "ResponsePage"),  # type: ignore[arg-type]
     ],
 )
 async def test_class_guards_on_handler_methods_stop_the_app(
     route: web.RouteDef, owner: str
 ) -> None:
-    app = site(route)
+    if isinstance(route.handler, type | Endpoint):
+        with pytest.warns(DeprecationWarning, match="Bare functions"):
+            app = site(route)
+    else:
+        app = site(route)
     message = rf"class guards of {owner} .* would never run"
     with pytest.raises(TypeError, match=message):
         AuthService.of(app).routes_report(app)
@@ -462,3 +485,52 @@ async def test_a_view_guard_that_is_not_callable_stops_the_app() -> None:
 
     with pytest.raises(TypeError, match=r"Odd\.guard is 42"):
         await start(site(web.view("/odd", Odd)))
+
+
+# -- declarations made in less usual ways --------------------------------------
+
+
+async def test_a_mixin_with_its_own_init_subclass(
+    aiohttp_client: AiohttpClient,
+) -> None:
+    tags: list[str] = []
+
+    class Tagged:
+        admin_guard = Requires("admin", SITE)
+
+        def __init_subclass__(cls, *, tag: str = "", **kwargs: Any) -> None:
+            super().__init_subclass__(**kwargs)
+            tags.append(tag)
+
+    class TaggedPage(Tagged, Body, web.View, tag="page"):
+        pass
+
+    async def delegate(request: web.Request) -> web.StreamResponse:
+        return await TaggedPage(request)
+
+    assert tags == ["page"]
+    client = await aiohttp_client(site(web.get("/tagged", delegate)))
+    assert (await client.get("/tagged", headers=as_user("ed"))).status == 403
+    assert (await client.get("/tagged", headers=as_user("root"))).status == 200
+
+
+async def test_decorating_a_class_that_has_subclasses_already(
+    aiohttp_client: AiohttpClient,
+) -> None:
+    class Open(Body, web.View):
+        pass
+
+    class OpenToo(Open):
+        pass
+
+    app = site(web.view("/open-too", OpenToo))
+    assert "GET /open-too -> UNGUARDED" in {
+        str(r) for r in AuthService.of(app).routes_report(app)
+    }
+    Requires("admin", SITE)(Open)
+    assert "GET /open-too -> Requires('admin', ...)" in {
+        str(r) for r in AuthService.of(app).routes_report(app)
+    }
+    client = await aiohttp_client(app)
+    assert (await client.get("/open-too", headers=as_user("ed"))).status == 403
+    assert (await client.get("/open-too", headers=as_user("root"))).status == 200

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Collection, Iterator
+from typing import cast
 
 import attrs
 from aiohttp import hdrs, web
@@ -71,16 +73,21 @@ def own_guards(handler: object, method: str) -> list[GuardLike]:
 
 
 def _handler_class(handler: object) -> type | None:
-    """The class whose instance (or which itself) a handler belongs to."""
+    """The class a function handler belongs to, whose class guards a reader
+    could expect to cover it: a bound method's class, or a class or callable
+    object that aiohttp calls as a function (wrapping it, with a warning)."""
+    while isinstance(handler, functools.partial):
+        handler = cast("functools.partial[object]", handler).func
+    if callable(handler):
+        handler = inspect.unwrap(handler)
     if inspect.ismethod(handler):
         owner = handler.__self__
         return owner if isinstance(owner, type) else type(owner)
-    wrapped = getattr(handler, "__wrapped__", None)
-    if isinstance(wrapped, type):  # aiohttp wraps a class that is not a view
-        return wrapped
-    if inspect.isfunction(handler) or isinstance(handler, type):
+    if isinstance(handler, type):
+        return handler
+    if inspect.isfunction(handler):
         return None
-    return type(handler)  # a callable object
+    return type(handler)
 
 
 def has_own_guard(handler: object, method: str) -> bool:
