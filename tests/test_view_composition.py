@@ -534,3 +534,28 @@ async def test_decorating_a_class_that_has_subclasses_already(
     client = await aiohttp_client(app)
     assert (await client.get("/open-too", headers=as_user("ed"))).status == 403
     assert (await client.get("/open-too", headers=as_user("root"))).status == 200
+
+
+async def test_a_guard_assigned_to_the_class_later(
+    aiohttp_client: AiohttpClient,
+) -> None:
+    class Configured(Body, web.View):
+        pass
+
+    class Changing(Guarded):
+        pass
+
+    Configured.guard = Authenticated()  # type: ignore[attr-defined]
+    app = site(web.view("/configured", Configured), web.view("/changing", Changing))
+    client = await aiohttp_client(app)
+    assert (await client.get("/configured")).status == 401
+    assert (await client.get("/changing")).status == 401
+
+    Changing.guard = Requires("admin", SITE)
+    assert (await client.get("/changing", headers=as_user("ed"))).status == 403
+    assert (await client.get("/changing", headers=as_user("root"))).status == 200
+    Changing.guard = None
+    assert (await client.get("/changing")).status == 200
+    del Changing.guard  # LoginRequired's again
+    assert (await client.get("/changing")).status == 401
+    assert (await client.get("/changing", headers=as_user("ed"))).status == 200

@@ -13,7 +13,8 @@ each guard once. An attribute name belongs to the first class in the MRO that
 defines it, so a subclass replaces an inherited attribute guard by assigning
 the same name: another guard, `Public()` or `None`; anything else there hides
 the guard and is a `TypeError`. A decorator binds its class and every
-subclass. The answer is computed once per class and kept.
+subclass. The answer is computed once per class and kept, until one of the
+attributes it read is assigned anew (a check of one attribute per name).
 
 A view runs them in its `__await__`, which aiohttp awaits to dispatch it:
 `arm(cls)` wraps the `__await__` the class has (its own, if it overrides it)
@@ -106,15 +107,25 @@ class ClassGuards:
     #: What a view of the class runs before dispatching: `declared` without
     #: the markers.
     enforced: tuple[GuardLike, ...]
+    #: Each attribute name that holds a guard somewhere in the MRO (and a
+    #: view's `guard`), with the value the class showed for it: a guard
+    #: assigned to the class later is noticed.
+    attributes: tuple[tuple[str, object], ...]
 
 
 _CLASS_GUARDS: dict[type, ClassGuards] = {}
 
 
 def class_guards(cls: type) -> ClassGuards:
-    """The guards declared on `cls` and its bases, computed once per class.
-    Raises `TypeError` for a declaration that cannot be honoured."""
+    """The guards declared on `cls` and its bases, computed once per class
+    (and again when one of its guard attributes is assigned). Raises
+    `TypeError` for a declaration that cannot be honoured."""
     found = _CLASS_GUARDS.get(cls)
+    if found is not None:
+        for name, seen in found.attributes:
+            if getattr(cls, name, None) is not seen:
+                found = None
+                break
     if found is None:
         found = _CLASS_GUARDS[cls] = _collect(cls)
     return found
@@ -125,12 +136,15 @@ def _collect(cls: type) -> ClassGuards:
     declared: list[GuardLike] = []
     # Each attribute name, with the class whose value Python would find.
     owners: dict[str, tuple[type, object]] = {}
+    names = {"guard"} if view else set[str]()
     for klass in cls.__mro__:
         found: list[GuardLike] = list(klass.__dict__.get(_DECORATED_ATTR, ()))
         for name, value in klass.__dict__.items():
             if name.startswith("__") and name.endswith("__"):
                 continue
             owner, winner = owners.setdefault(name, (klass, value))
+            if isinstance(value, GuardBase):
+                names.add(name)
             if owner is klass:
                 guard = _attribute_guard(klass, name, value, view=view)
                 if guard is not None:
@@ -147,7 +161,9 @@ def _collect(cls: type) -> ClassGuards:
             if not any(guard is known for known in declared):
                 declared.append(guard)
     return ClassGuards(
-        tuple(declared), tuple(g for g in declared if not opens_route(g))
+        tuple(declared),
+        tuple(g for g in declared if not opens_route(g)),
+        tuple((name, getattr(cls, name, None)) for name in sorted(names)),
     )
 
 
@@ -233,7 +249,8 @@ def _watch(owner: type) -> None:
 def _derived(cls: type) -> None:
     """A class was created below one that declares guards: refuse what it
     cannot honour now, and arm it if it is a view."""
-    if class_guards(cls).enforced and is_view_class(cls):
+    class_guards(cls)
+    if is_view_class(cls):
         arm(cls)
 
 
@@ -253,9 +270,8 @@ def arm(view_class: type[AbstractView]) -> None:
         # When a subclass overrides `__await__` and calls up to this one, the
         # wrapper armed on that subclass ran first and ran the guards.
         if outer is guarded_await or not getattr(outer, _ENFORCES_ATTR, False):
-            guards = _CLASS_GUARDS.get(cls) or class_guards(cls)
             request = view.request
-            for guard in guards.enforced:
+            for guard in class_guards(cls).enforced:
                 yield from guard(request).__await__()
         return (yield from inner(view))
 
