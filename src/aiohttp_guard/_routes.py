@@ -20,13 +20,7 @@ from ._views import (
     opens_route,
 )
 
-__all__ = [
-    "RouteGuard",
-    "describe",
-    "has_own_guard",
-    "public_routes",
-    "routes_report",
-]
+__all__ = ["RouteGuard", "has_own_guard", "public_routes", "routes_report"]
 
 
 @attrs.frozen

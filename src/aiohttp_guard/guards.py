@@ -22,11 +22,11 @@ from aiohttp import hdrs, web
 
 from ._acl import ACE, ACL, Decision, EntryTuple
 from ._durations import seconds
-from ._routes import describe
 from ._views import (
     GuardBase,
     declare_attribute_guard,
     declare_class_guard,
+    describe,
     mark_guarded,
 )
 from .contexts import Context, ContextFactory, resolve_context, static_acl
