@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Collection, Iterator
-from typing import Any
+from typing import cast
 
 import attrs
 from aiohttp import hdrs, web
 
 from ._views import (
     GuardLike,
+    arm,
     class_guards,
-    ensure_view_guard,
+    describe,
     handler_guards,
     is_view_class,
+    opens_route,
 )
 
-__all__ = ["RouteGuard", "has_own_guard", "routes_report"]
+__all__ = ["RouteGuard", "has_own_guard", "public_routes", "routes_report"]
 
 
 @attrs.frozen
@@ -39,30 +43,82 @@ class RouteGuard:
         return f"{self.method} {self.path} -> {protection}{suffix}"
 
 
-def _view_guards(view_class: type[web.View], method: str) -> list[GuardLike]:
-    ensure_view_guard(view_class)
-    handler = getattr(view_class, method.lower(), None)
-    return [*class_guards(view_class), *handler_guards(handler)]
-
-
 def own_guards(handler: object, method: str) -> list[GuardLike]:
-    """The guards a route's handler brings for `method` requests."""
+    """The guards a route's handler brings for `method` requests, `Public()`
+    markers included. A view class is armed on the way; a class guard that
+    would not run for this handler is a `TypeError`."""
     if is_view_class(handler):
-        return _view_guards(handler, method)
+        guards = class_guards(handler)
+        if guards.enforced:
+            arm(handler)
+        own = getattr(handler, method.lower(), None)
+        return [*guards.declared, *handler_guards(own)]
+    owner = _handler_class(handler)
+    if owner is not None:
+        stray = class_guards(owner).enforced
+        if stray:
+            raise TypeError(
+                f"{describe(handler)} is routed as a function handler, so the "
+                f"class guards of {owner.__qualname__} "
+                f"({', '.join(map(describe, stray))}) would never run for it: "
+                "decorate the handler itself, or make the class a web.View"
+            )
     return list(handler_guards(handler))
+
+
+def _handler_class(handler: object) -> type | None:
+    """The class a function handler belongs to, whose class guards a reader
+    could expect to cover it: a bound method's class, or a class or callable
+    object that aiohttp calls as a function (wrapping it, with a warning)."""
+    while isinstance(handler, functools.partial):
+        handler = cast("functools.partial[object]", handler).func
+    if callable(handler):
+        handler = inspect.unwrap(handler)
+    if inspect.ismethod(handler):
+        owner = handler.__self__
+        return owner if isinstance(owner, type) else type(owner)
+    if isinstance(handler, type):
+        return handler
+    if inspect.isfunction(handler):
+        return None
+    return type(handler)
 
 
 def has_own_guard(handler: object, method: str) -> bool:
     return bool(own_guards(handler, method))
 
 
-def describe(guard: object) -> str:
-    """A short readable name for a guard: its repr, or a function's name."""
-    name = getattr(guard, "__qualname__", None)
-    return name if isinstance(name, str) else repr(guard)
+def public_routes(
+    target: web.AbstractResource | web.AbstractRoute,
+) -> list[web.AbstractRoute]:
+    """The routes `AuthService.public(target)` opens: a route (a GET route
+    with the HEAD route aiohttp added beside it), or a resource's routes."""
+    if isinstance(target, web.AbstractRoute):
+        resource = target.resource
+        if target.method != hdrs.METH_GET or resource is None:
+            return [target]
+        return [
+            target,
+            *(
+                r
+                for r in resource
+                if r.method == hdrs.METH_HEAD and r.handler == target.handler
+            ),
+        ]
+    if isinstance(target.get_info().get("app"), web.Application):
+        raise TypeError(
+            "public() opens a resource, not a whole sub-application: "
+            "open the sub-application's resources one by one"
+        )
+    routes = list(target)
+    if not routes:
+        raise ValueError(
+            f"{target!r} has no routes yet: add them before calling public()"
+        )
+    return routes
 
 
-def _routes(app: web.Application) -> Iterator[tuple[str, str, Any]]:
+def _routes(app: web.Application) -> Iterator[tuple[web.AbstractRoute, str, str]]:
     for resource in app.router.resources():
         sub_app = resource.get_info().get("app")
         if isinstance(sub_app, web.Application):
@@ -77,22 +133,28 @@ def _routes(app: web.Application) -> Iterator[tuple[str, str, Any]]:
             if route.method == hdrs.METH_ANY and isinstance(handler, type):
                 for method in sorted(hdrs.METH_ALL):
                     if hasattr(handler, method.lower()):
-                        yield method, resource.canonical, handler
+                        yield route, method, resource.canonical
             else:
-                yield route.method, resource.canonical, handler
+                yield route, route.method, resource.canonical
 
 
 def routes_report(
-    app: web.Application, default: GuardLike | None, public: Collection[object] = ()
+    app: web.Application,
+    default: GuardLike | None,
+    public: Collection[web.AbstractRoute] = (),
 ) -> list[RouteGuard]:
     report: list[RouteGuard] = []
-    for method, path, handler in _routes(app):
-        if handler in public:
+    for route, method, path in _routes(app):
+        guards = own_guards(route.handler, method)
+        # `Public()` says nothing beside a guard that runs.
+        checks = [g for g in guards if not opens_route(g)]
+        shown = tuple(describe(g) for g in checks or guards)
+        if shown:
+            report.append(RouteGuard(method, path, shown))
+        elif route in public:
             report.append(RouteGuard(method, path, ("Public()",)))
-            continue
-        guards = tuple(describe(g) for g in own_guards(handler, method))
-        if guards or default is None:
-            report.append(RouteGuard(method, path, guards))
+        elif default is None:
+            report.append(RouteGuard(method, path, ()))
         else:
             report.append(
                 RouteGuard(method, path, (describe(default),), by_default=True)

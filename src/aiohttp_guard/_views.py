@@ -1,41 +1,87 @@
-"""Where guards attach: markers on guarded handlers, and guards that run before
-a `web.View` dispatches to its method.
+"""Where guards attach, and the one place a view's class guards run.
 
-aiohttp awaits a view instance to dispatch it, so a class guard wraps the
-class's `__await__`: subclasses inherit the wrapper, and the guard is looked up
-on the instance's class each time, so a subclass may replace it.
+Guards are declared on classes and read from them:
+
+- a class attribute holding a guard object (any name but an HTTP method's),
+  or, on a view, any callable under the name `guard`;
+- a class decorator, recorded on the decorated class alone.
+
+`class_guards(cls)` collects them over `cls.__mro__` in MRO order (the class
+itself first, then its bases as Python looks attributes up), each class's
+decorators (outermost first) before its attributes (in the order written),
+each guard once. An attribute name belongs to the first class in the MRO that
+defines it, so a subclass replaces an inherited attribute guard by assigning
+the same name: another guard, `Public()` or `None`; anything else there hides
+the guard and is a `TypeError`. A decorator binds its class and every
+subclass. The answer is computed once per class and kept, until one of the
+attributes it read is assigned anew (a check of one attribute per name).
+
+A view runs them in its `__await__`, which aiohttp awaits to dispatch it:
+`arm(cls)` wraps the `__await__` the class has (its own, if it overrides it)
+once, and the wrapper runs the guards of the view's actual class. Classes are
+armed when they are created (a class that declares a guard, and every class
+later derived from it, through its chained `__init_subclass__`), when the
+service reports the routes at startup, and when its middleware first
+dispatches a route, so that a guard is never skipped for want of a hook.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Generator
-from typing import Any, TypeGuard
+from abc import ABCMeta
+from collections.abc import Awaitable, Callable, Generator, Iterator
+from typing import Any, ClassVar, Final, TypeGuard, cast
 
+import attrs
 from aiohttp import web
+from aiohttp.abc import AbstractView
 
 __all__ = [
+    "ClassGuards",
+    "GuardBase",
+    "GuardLike",
+    "arm",
     "class_guards",
-    "ensure_view_guard",
+    "declare_attribute_guard",
+    "declare_class_guard",
+    "describe",
     "handler_guards",
-    "install_attribute_guard",
-    "install_view_guard",
     "is_view_class",
     "mark_guarded",
+    "opens_route",
 ]
 
 GuardLike = Callable[[web.Request], Awaitable[Any]]
-Finder = Callable[[type[web.View]], GuardLike | None]
 
-_GUARDS_ATTR = "__aiohttp_guards__"
-_FIND_ATTR = "__aiohttp_guard_find__"
-_INNER_ATTR = "__aiohttp_guard_inner__"
-_NAME_ATTR = "__aiohttp_guard_name__"
+_GUARDS_ATTR: Final = "__aiohttp_guards__"
+_DECORATED_ATTR: Final = "__aiohttp_guard_decorated__"
+_WATCHED_ATTR: Final = "__aiohttp_guard_watched__"
+_ENFORCES_ATTR: Final = "__aiohttp_guard_enforces__"
 
 
-def is_view_class(value: object) -> TypeGuard[type[web.View]]:
-    """Whether `value` is a class-based view; a check that leaves `value`'s
-    type alone when it is not one, so both type checkers follow it."""
-    return isinstance(value, type) and issubclass(value, web.View)
+class GuardBase:
+    """Base of `BaseGuard`: what a class attribute holds to guard a view."""
+
+    __slots__ = ()
+
+    #: True for `Public()`, which opens a route rather than checking it.
+    opens_route: ClassVar[bool] = False
+
+
+def opens_route(guard: object) -> bool:
+    return isinstance(guard, GuardBase) and guard.opens_route
+
+
+def describe(guard: object) -> str:
+    """A short readable name for a guard: its repr, or a function's name."""
+    name = getattr(guard, "__qualname__", None)
+    return name if isinstance(name, str) else repr(guard)
+
+
+def is_view_class(value: object) -> TypeGuard[type[AbstractView]]:
+    """Whether `value` is a class-based view (`web.View` or another
+    `AbstractView`); a check that leaves `value`'s type alone when it is not
+    one, so both type checkers follow it."""
+    return isinstance(value, type) and issubclass(value, AbstractView)
 
 
 def mark_guarded(wrapper: Callable[..., Any], guard: GuardLike) -> None:
@@ -49,52 +95,185 @@ def handler_guards(handler: object) -> tuple[GuardLike, ...]:
     return guards
 
 
-def _wrappers(view_class: type[web.View]) -> Generator[Any, None, None]:
-    wrapper = view_class.__await__
-    while hasattr(wrapper, _FIND_ATTR):
-        yield wrapper
-        wrapper = getattr(wrapper, _INNER_ATTR)
+# -- what a class declares ----------------------------------------------------
 
 
-def class_guards(view_class: type[web.View]) -> list[GuardLike]:
-    """The class guards that run before `view_class` dispatches, in order."""
-    found = (getattr(w, _FIND_ATTR)(view_class) for w in _wrappers(view_class))
-    return [guard for guard in found if guard is not None][::-1]
+@attrs.frozen
+class ClassGuards:
+    """The guards declared over a class's MRO, in the order they run."""
+
+    #: Everything declared, `Public()` markers included (the routes report).
+    declared: tuple[GuardLike, ...]
+    #: What a view of the class runs before dispatching: `declared` without
+    #: the markers.
+    enforced: tuple[GuardLike, ...]
+    #: Each attribute name that holds a guard somewhere in the MRO (and a
+    #: view's `guard`), with the value the class showed for it: a guard
+    #: assigned to the class later is noticed.
+    attributes: tuple[tuple[str, object], ...]
 
 
-def install_view_guard(
-    owner: type[web.View], find: Finder, name: str | None = None
-) -> None:
-    """Make every request dispatched by `owner` (and its subclasses) pass the
-    guard that `find` returns for the view's class before any method runs.
-    `name` is the class attribute the guard is read from, if any: a wrapper
-    for it is installed once per hierarchy."""
-    if name is not None and any(
-        getattr(w, _NAME_ATTR) == name for w in _wrappers(owner)
-    ):
+_CLASS_GUARDS: dict[type, ClassGuards] = {}
+
+
+def class_guards(cls: type) -> ClassGuards:
+    """The guards declared on `cls` and its bases, computed once per class
+    (and again when one of its guard attributes is assigned). Raises
+    `TypeError` for a declaration that cannot be honoured."""
+    found = _CLASS_GUARDS.get(cls)
+    if found is not None:
+        for name, seen in found.attributes:
+            if getattr(cls, name, None) is not seen:
+                found = None
+                break
+    if found is None:
+        found = _CLASS_GUARDS[cls] = _collect(cls)
+    return found
+
+
+def _collect(cls: type) -> ClassGuards:
+    view = is_view_class(cls)
+    declared: list[GuardLike] = []
+    # Each attribute name, with the class whose value Python would find.
+    owners: dict[str, tuple[type, object]] = {}
+    names = {"guard"} if view else set[str]()
+    for klass in cls.__mro__:
+        found: list[GuardLike] = list(klass.__dict__.get(_DECORATED_ATTR, ()))
+        for name, value in klass.__dict__.items():
+            if name.startswith("__") and name.endswith("__"):
+                continue
+            owner, winner = owners.setdefault(name, (klass, value))
+            if isinstance(value, GuardBase):
+                names.add(name)
+            if owner is klass:
+                guard = _attribute_guard(klass, name, value, view=view)
+                if guard is not None:
+                    found.append(guard)
+            elif isinstance(value, GuardBase) and not _may_replace(
+                owner, name, winner, view=view
+            ):
+                raise TypeError(
+                    f"{owner.__qualname__}.{name} = {winner!r} hides the guard "
+                    f"{describe(value)} of {klass.__qualname__}: assign another "
+                    "guard, Public() to open the route, or None to remove it"
+                )
+        for guard in found:
+            if not any(guard is known for known in declared):
+                declared.append(guard)
+    return ClassGuards(
+        tuple(declared),
+        tuple(g for g in declared if not opens_route(g)),
+        tuple((name, getattr(cls, name, None)) for name in sorted(names)),
+    )
+
+
+def _attribute_guard(
+    klass: type, name: str, value: object, *, view: bool
+) -> GuardLike | None:
+    """The guard that the attribute `name = value` of `klass` declares."""
+    if isinstance(value, GuardBase):
+        return value  # type: ignore[return-value]  # every GuardBase is a BaseGuard
+    if not view or name != "guard" or value is None:
+        return None
+    if not callable(value):
+        raise TypeError(
+            f"{klass.__qualname__}.guard is {value!r}: a view's guard is a guard "
+            "(an async callable taking the request), or None for none"
+        )
+    return cast("GuardLike", value)
+
+
+def _may_replace(owner: type, name: str, value: object, *, view: bool) -> bool:
+    return value is None or _attribute_guard(owner, name, value, view=view) is not None
+
+
+# -- declarations -------------------------------------------------------------
+
+
+def declare_attribute_guard(owner: type) -> None:
+    """`owner`'s body holds a guard: enforce it on `owner` if it is a view,
+    and on every view later derived from it."""
+    _watch(owner)
+    if is_view_class(owner):
+        arm(owner)
+
+
+def declare_class_guard(owner: type, guard: GuardLike) -> None:
+    """`guard` decorates `owner`: every view that is `owner` or derives from
+    it runs it. `owner` may be a mixin, but not a class no view can derive
+    from."""
+    if owner in (web.View, AbstractView):
+        raise TypeError("decorate a view class of your own, not aiohttp's")
+    meta = type(owner)
+    if not (issubclass(meta, ABCMeta) or issubclass(ABCMeta, meta)):
+        raise TypeError(
+            f"{owner.__qualname__} can never be a base of a web.View (its "
+            f"metaclass {meta.__qualname__} conflicts with web.View's), so the "
+            f"guard {describe(guard)} on it would never run"
+        )
+    decorated: tuple[GuardLike, ...] = owner.__dict__.get(_DECORATED_ATTR, ())
+    setattr(owner, _DECORATED_ATTR, (guard, *decorated))
+    _watch(owner)
+    for cls in _with_subclasses(owner):
+        _CLASS_GUARDS.pop(cls, None)
+        if is_view_class(cls):
+            arm(cls)
+
+
+def _with_subclasses(cls: type) -> Iterator[type]:
+    yield cls
+    subclasses: list[type] = cls.__subclasses__()
+    for sub in subclasses:
+        yield from _with_subclasses(sub)
+
+
+def _watch(owner: type) -> None:
+    """Check and arm each class derived from `owner` when it is created, by
+    chaining `owner.__init_subclass__`."""
+    if _WATCHED_ATTR in owner.__dict__:
         return
-    inner = owner.__await__
+    own: Any = owner.__dict__.get("__init_subclass__")
 
-    def guarded_await(view: web.View) -> Generator[Any, None, web.StreamResponse]:
-        guard = find(type(view))
-        if guard is not None:
-            yield from guard(view.request).__await__()
+    def init_subclass(cls: type, /, **kwargs: Any) -> None:
+        if own is None:
+            base: Any = owner  # mypy cannot type super() of a class variable
+            super(base, cls).__init_subclass__(**kwargs)
+        else:
+            own.__get__(None, cls)(**kwargs)
+        _derived(cls)
+
+    setattr(owner, "__init_subclass__", classmethod(init_subclass))  # noqa: B010
+    setattr(owner, _WATCHED_ATTR, True)
+
+
+def _derived(cls: type) -> None:
+    """A class was created below one that declares guards: refuse what it
+    cannot honour now, and arm it if it is a view."""
+    class_guards(cls)
+    if is_view_class(cls):
+        arm(cls)
+
+
+# -- enforcement ---------------------------------------------------------------
+
+
+def arm(view_class: type[AbstractView]) -> None:
+    """Make `view_class` (and what derives from it without overriding
+    `__await__`) run its class guards before it dispatches."""
+    inner = view_class.__await__
+    if getattr(inner, _ENFORCES_ATTR, False):
+        return
+
+    def guarded_await(view: AbstractView) -> Generator[Any, None, web.StreamResponse]:
+        cls = type(view)
+        outer = cls.__await__
+        # When a subclass overrides `__await__` and calls up to this one, the
+        # wrapper armed on that subclass ran first and ran the guards.
+        if outer is guarded_await or not getattr(outer, _ENFORCES_ATTR, False):
+            request = view.request
+            for guard in class_guards(cls).enforced:
+                yield from guard(request).__await__()
         return (yield from inner(view))
 
-    setattr(guarded_await, _FIND_ATTR, find)
-    setattr(guarded_await, _INNER_ATTR, inner)
-    setattr(guarded_await, _NAME_ATTR, name)
-    setattr(owner, "__await__", guarded_await)  # noqa: B010 - mypy forbids assigning methods
-
-
-def install_attribute_guard(owner: type[web.View], name: str) -> None:
-    """Enforce the guard held in the class attribute `name` (a subclass may
-    replace it, or set it to None)."""
-    install_view_guard(owner, lambda cls: getattr(cls, name, None), name)
-
-
-def ensure_view_guard(view_class: type[web.View]) -> None:
-    """Enforce a `guard` attribute that did not install itself: a plain async
-    function, or a guard assigned after the class was created."""
-    if getattr(view_class, "guard", None) is not None:
-        install_attribute_guard(view_class, "guard")
+    setattr(guarded_await, _ENFORCES_ATTR, True)
+    setattr(view_class, "__await__", guarded_await)  # noqa: B010 - mypy forbids assigning methods

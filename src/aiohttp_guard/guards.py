@@ -4,7 +4,8 @@
 the user id) or raises the service's refusal. The same object protects a
 function handler or a `web.View` method as a decorator, and a whole `web.View`
 class as a class attribute (any name that is not an HTTP method, usually
-`guard`) or as a class decorator; subclasses inherit class guards.
+`guard`) or as a class decorator, on the view or on any of its bases or mixins:
+every class guard in the view's MRO runs (see `_views`).
 """
 
 from __future__ import annotations
@@ -21,11 +22,11 @@ from aiohttp import hdrs, web
 
 from ._acl import ACE, ACL, Decision, EntryTuple
 from ._durations import seconds
-from ._routes import describe
 from ._views import (
-    install_attribute_guard,
-    install_view_guard,
-    is_view_class,
+    GuardBase,
+    declare_attribute_guard,
+    declare_class_guard,
+    describe,
     mark_guarded,
 )
 from .contexts import Context, ContextFactory, resolve_context, static_acl
@@ -49,7 +50,7 @@ U = TypeVar("U")
 Perm = TypeVar("Perm", bound=Hashable)
 P = ParamSpec("P")
 R = TypeVar("R")
-V = TypeVar("V", bound=web.View)
+C = TypeVar("C")
 
 _HTTP_METHOD_NAMES = frozenset(m.lower() for m in hdrs.METH_ALL)
 
@@ -63,7 +64,7 @@ class Guard(Protocol[T_co]):
     def __call__(self, request: web.Request, /) -> Awaitable[T_co]: ...
 
 
-class BaseGuard(abc.ABC, Generic[T]):
+class BaseGuard(GuardBase, abc.ABC, Generic[T]):
     """Base of the library's guards: implement `check`; calling, decorating and
     class-attribute use come with it."""
 
@@ -75,8 +76,10 @@ class BaseGuard(abc.ABC, Generic[T]):
 
     @overload
     def __call__(self, target: web.Request, /) -> Coroutine[Any, Any, T]: ...
+    # A class is returned as it is (its guard is recorded on it), even one
+    # whose instances would be coroutines.
     @overload
-    def __call__(self, target: type[V], /) -> type[V]: ...
+    def __call__(self, target: type[C], /) -> type[C]: ...  # type: ignore[overload-overlap]
     @overload
     def __call__(
         self, target: Callable[P, Coroutine[Any, Any, R]], /
@@ -84,8 +87,8 @@ class BaseGuard(abc.ABC, Generic[T]):
     def __call__(self, target: object, /) -> Any:
         if isinstance(target, web.BaseRequest):
             return self.check(target)  # type: ignore[arg-type]
-        if is_view_class(target):
-            install_view_guard(target, lambda _cls: self)
+        if isinstance(target, type):
+            declare_class_guard(target, self)
             return target
         if callable(target):
             return _guarded(
@@ -111,8 +114,7 @@ class BaseGuard(abc.ABC, Generic[T]):
                 f"method, so aiohttp would route {name.upper()} requests to it: "
                 "name it 'guard'"
             )
-        if issubclass(owner, web.View):
-            install_attribute_guard(owner, name)
+        declare_attribute_guard(owner)
 
 
 def _request_of(args: tuple[Any, ...]) -> web.Request:
@@ -237,9 +239,12 @@ class Requires(BaseGuard[Decision[Perm]], Generic[Perm]):
 
 class Public(BaseGuard[None]):
     """Marks a handler or view as open to everyone, so the service's `default`
-    guard leaves it alone (and the routes report says so)."""
+    guard leaves it alone (and the routes report says so). It opens nothing
+    that another guard of the route checks: on a view, assign it under an
+    inherited guard attribute's name to open what that guard closed."""
 
     __slots__ = ()
+    opens_route = True
 
     def __repr__(self) -> str:
         return "Public()"

@@ -17,8 +17,7 @@ from ._acl import ACE, ACL, Decision, EntryTuple
 from ._compat import request_get
 from ._fifo_cache import FifoCache
 from ._request_state import STATE, RequestState
-from ._routes import RouteGuard, has_own_guard, routes_report
-from ._views import ensure_view_guard, is_view_class
+from ._routes import RouteGuard, has_own_guard, public_routes, routes_report
 from .contexts import Context, ContextFactory, resolve_context
 from .errors import (
     DefaultErrorHandler,
@@ -102,8 +101,8 @@ class AuthService:
         )
         self._revocation_ttl = _longest_ticket_life(policy)
         self._users: FifoCache[str, User] = FifoCache(_USER_CACHE_SIZE)
-        self._public: set[object] = set()
-        self._own_guard: dict[tuple[object, str], bool] = {}
+        self._public: set[web.AbstractRoute] = set()
+        self._own_guard: dict[tuple[web.AbstractRoute, str], bool] = {}
         self._store_down = False
         self._warned_no_issue_time = False
         self.error_handler: ErrorHandler = error_handler or DefaultErrorHandler(
@@ -153,12 +152,13 @@ class AuthService:
         it, so an unguarded route is seen before it ships."""
         return routes_report(app, self.default, self._public)
 
-    def public(self, resource: web.AbstractResource) -> None:
-        """Open every route of `resource` to everyone, as `Public()` opens a
-        handler: for what cannot be decorated, such as
-        `app.router.add_static(...)`, when a `default` guard is set."""
-        for route in resource:
-            self._public.add(route.handler)
+    def public(self, target: web.AbstractResource | web.AbstractRoute) -> None:
+        """Lift the `default` guard from one route (a GET route's HEAD route
+        too) or from every route `target` resource has now, as `Public()` does
+        for a handler: for what cannot be decorated, such as
+        `app.router.add_static(...)`. Other routes sharing the handler stay
+        guarded, and a route's own guards still run."""
+        self._public.update(public_routes(target))
         self._own_guard.clear()
 
     async def _log_routes(self, app: web.Application) -> None:
@@ -188,7 +188,6 @@ class AuthService:
     def _make_middleware(self) -> Middleware:
         policy = self.policy
         default = self.default
-        checked_views: set[type] = set()
         own_guard = self._own_guard
         public = self._public
         # A policy that leaves responses alone (bearer tokens) is not asked:
@@ -202,10 +201,6 @@ class AuthService:
             request: web.Request, handler: Handler
         ) -> web.StreamResponse:
             match_info = request.match_info
-            route_handler = match_info.handler
-            if is_view_class(route_handler) and route_handler not in checked_views:
-                ensure_view_guard(route_handler)
-                checked_views.add(route_handler)
             # Only a sub-application's service runs inside another one's, and
             # gives the outer state back afterwards; a look-up of a missing
             # key costs a KeyError, so it is made only then.
@@ -213,16 +208,16 @@ class AuthService:
             request[STATE] = state = RequestState(self)
             try:
                 try:
-                    if default is not None and not isinstance(
-                        match_info, MatchInfoError
-                    ):
-                        key = (route_handler, request.method)
+                    # Decided once per route and method (a view class is
+                    # armed then); a 404 or 405 has no route to decide for.
+                    if not isinstance(match_info, MatchInfoError):
+                        route = match_info.route
+                        key = (route, request.method)
                         guarded = own_guard.get(key)
                         if guarded is None:
-                            guarded = own_guard[key] = (
-                                route_handler in public or has_own_guard(*key)
-                            )
-                        if not guarded:
+                            own = has_own_guard(route.handler, request.method)
+                            guarded = own_guard[key] = own or route in public
+                        if not guarded and default is not None:
                             await default(request)
                     response = await handler(request)
                 except web.HTTPException as exc:
