@@ -5,14 +5,12 @@ every credential and has the last word, and tickets are never cached."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Hashable
 
 import pytest
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 from aiohttp_session import SimpleCookieStorage, session_middleware
-from aiohttp_session.redis_storage import RedisStorage
 from pytest_aiohttp import AiohttpClient
 from redis.asyncio import Redis
 
@@ -35,7 +33,7 @@ from aiohttp_guard.testing import bearer_header, ticket_cookie
 from .apps import make_app
 from .conftest import OTHER_SECRET, SECRET
 from .cookies import set_cookies
-from .test_session_policy import session_app
+from .test_session_policy import redis_storage, session_app
 
 
 async def whoami(request: web.Request) -> web.Response:
@@ -214,11 +212,7 @@ async def test_a_sub_application_logout_has_the_last_word(
 async def test_session_logout_moves_to_a_new_session_and_empties_the_old(
     aiohttp_client: AiohttpClient, redis_client: Redis, redis_prefix: str
 ) -> None:
-    storage = RedisStorage(
-        redis_client,
-        cookie_name="SID",
-        key_factory=lambda: redis_prefix + uuid.uuid4().hex,
-    )
+    storage = redis_storage(redis_client, redis_prefix)
     client = await aiohttp_client(session_app(SessionTicketPolicy(SECRET, 60), storage))
     await client.get("/login", params={"user": "alice"})
     await client.get("/put", params={"item": "apple"})

@@ -161,14 +161,19 @@ async def test_missing_session_middleware_is_a_clear_error(
     assert "Install aiohttp_session middleware" in caplog.text
 
 
+def redis_storage(redis_client: Redis, prefix: str) -> RedisStorage:
+    """Sessions in Redis under the cookie `SID`, keyed under `prefix`."""
+    return RedisStorage(
+        redis_client,
+        cookie_name="SID",
+        key_factory=lambda: prefix + uuid.uuid4().hex,
+    )
+
+
 async def test_sessions_in_redis(
     aiohttp_client: AiohttpClient, redis_client: Redis, redis_prefix: str
 ) -> None:
-    storage = RedisStorage(
-        redis_client,
-        cookie_name="SID",
-        key_factory=lambda: redis_prefix + uuid.uuid4().hex,
-    )
+    storage = redis_storage(redis_client, redis_prefix)
     client = await aiohttp_client(session_app(SessionTicketPolicy(SECRET, 60), storage))
 
     await client.get("/put", params={"item": "apple"})
