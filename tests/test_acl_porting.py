@@ -56,6 +56,16 @@ def test_an_entry_without_permissions_is_an_error_naming_it(
         ACE(Deny, Everyone, empty())
 
 
+@pytest.mark.parametrize("nothing", [None, ""])
+def test_none_or_an_empty_string_as_permissions_is_an_error(nothing: object) -> None:
+    """`(Deny, Everyone, None)` reads as "deny everything" but would deny only
+    a permission nobody asks for."""
+    with pytest.raises(ValueError, match=r"^ACL entry 0: .*names no permission"):
+        ACL([(Deny, Everyone, nothing)])
+    with pytest.raises(ValueError, match="names no permission"):
+        ACE(Deny, Everyone, nothing)
+
+
 def test_an_empty_entry_is_refused_before_any_warning() -> None:
     # Not a warning that a `filterwarnings` setting may silence.
     with warnings.catch_warnings():

@@ -119,6 +119,12 @@ def _permission_set(value: object) -> frozenset[Any] | AllPermissionsType:
     """
     if value is ALL_PERMISSIONS:
         return ALL_PERMISSIONS
+    if value is None or value == "":
+        # Never a permission anyone asks for: a mistake for "none" or "all".
+        raise ValueError(
+            f"an ACL entry's permissions are {value!r}, which names no "
+            "permission: name at least one, or use ALL_PERMISSIONS"
+        )
     if isinstance(value, str | bytes) or not isinstance(value, Iterable):
         hash(value)
         return frozenset((value,))
