@@ -5,6 +5,7 @@ every credential and has the last word, and tickets are never cached."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Hashable
 
 import pytest
@@ -15,10 +16,13 @@ from pytest_aiohttp import AiohttpClient
 from redis.asyncio import Redis
 
 from aiohttp_guard import (
+    Allow,
     Authenticated,
     AuthService,
     BearerTicketPolicy,
     CookieTicketPolicy,
+    Everyone,
+    MemoryRevocationStore,
     Public,
     SessionTicketPolicy,
     TicketCodec,
@@ -271,3 +275,122 @@ async def test_a_bearer_token_login_is_not_stored(
     client = await aiohttp_client(app)
     response = await client.post("/token")
     assert response.headers["Cache-Control"] == "no-store"
+
+
+# -- found by the adversarial review -------------------------------------------
+
+
+async def test_a_sub_application_acl_callback_is_its_own_service(
+    aiohttp_client: AiohttpClient,
+) -> None:
+    """`acl_middleware` given to the sub-application's constructor runs before
+    the sub-application's service: its callback is still that service's."""
+    policy = CookieTicketPolicy(SECRET, 600)
+    outer = web.Application()
+    AuthService(policy).setup(outer)
+
+    def nobody(user_id: str | None) -> None:
+        return None  # "deny this user everything"
+
+    @acl.acl_required("view", [(Allow, Everyone, "view")])
+    async def page(request: web.Request) -> web.Response:
+        return web.Response(text="page")
+
+    inner = web.Application(middlewares=[acl.acl_middleware(nobody)])
+    AuthService(policy).setup(inner)
+    inner.router.add_get("/page", page)
+    outer.add_subapp("/inner", inner)
+    client = await aiohttp_client(outer)
+    response = await client.get("/inner/page", cookies=ticket_cookie(policy, "mallory"))
+    assert response.status == 403
+
+
+async def test_a_concurrent_renewal_never_revives_a_logged_out_session(
+    aiohttp_client: AiohttpClient, redis_client: Redis, redis_prefix: str
+) -> None:
+    """A request that read the session before a logout (another tab) finishes
+    after it: it does not renew, so the emptied session stays empty."""
+    policy = SessionTicketPolicy(SECRET, 60, reissue_time=59.98)
+    app = session_app(policy, redis_storage(redis_client, redis_prefix))
+    entered, release = asyncio.Event(), asyncio.Event()
+
+    @Authenticated()
+    async def slow(request: web.Request) -> web.Response:
+        entered.set()
+        await release.wait()
+        return web.Response(text="slow")
+
+    app.router.add_get("/slow", slow)
+    client = await aiohttp_client(app)
+    await client.get("/login", params={"user": "alice"})
+    sid = {"SID": next(c.value for c in client.session.cookie_jar if c.key == "SID")}
+    await asyncio.sleep(0.05)  # due for renewal
+
+    other_tab = asyncio.create_task(client.get("/slow", cookies=sid))
+    await asyncio.wait_for(entered.wait(), 5)
+    assert await (await client.get("/logout", cookies=sid)).text() == "logged out"
+    release.set()
+    assert await (await other_tab).text() == "slow"
+    assert await (await client.get("/whoami", cookies=sid)).text() == "None"
+
+
+async def test_a_logout_after_the_service_finished_is_an_error(
+    aiohttp_client: AiohttpClient,
+) -> None:
+    """A middleware listed before the service logs out once the service has
+    written the response's ticket: the logout cannot happen, and says so."""
+    policy = CookieTicketPolicy(SECRET, 600)
+    outcome: list[str] = []
+
+    @web.middleware
+    async def late_logout(request: web.Request, handler: Handler) -> web.StreamResponse:
+        response = await handler(request)
+        try:
+            await forget(request)
+        except RuntimeError as exc:
+            outcome.append(str(exc))
+        return response
+
+    app = web.Application(middlewares=[late_logout])
+    AuthService(policy).setup(app)
+    app.router.add_get("/whoami", whoami)
+    client = await aiohttp_client(app)
+    await client.get("/whoami", cookies=ticket_cookie(policy, "alice"))
+    assert len(outcome) == 1
+    assert "forget() was called after the aiohttp_guard middleware" in outcome[0]
+
+
+async def test_nested_services_on_the_same_tickets_share_revocations(
+    aiohttp_client: AiohttpClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A sub-application's service that accepts the parent's tickets refuses
+    those revoked through either; one with a store of its own is warned of."""
+    policy = CookieTicketPolicy(SECRET, 600)
+    parent = web.Application()
+    parent_service = AuthService(policy)
+    parent_service.setup(parent)
+    parent.router.add_get("/whoami", whoami)
+    account = web.Application()
+    account_service = AuthService(CookieTicketPolicy(SECRET, 600))
+    account_service.setup(account)
+
+    async def everywhere(request: web.Request) -> web.Response:
+        user_id = await Authenticated()(request)
+        await account_service.logout_everywhere(user_id, request)
+        return web.Response(text="done")
+
+    account.router.add_post("/everywhere", everywhere)
+    parent.add_subapp("/account", account)
+    separate = web.Application()
+    AuthService(policy, revocations=MemoryRevocationStore()).setup(separate)
+    parent.add_subapp("/separate", separate)
+
+    with caplog.at_level(logging.WARNING, logger="aiohttp_guard"):
+        client = await aiohttp_client(parent)
+    warnings = [r for r in caplog.records if "another store" in r.getMessage()]
+    assert len(warnings) == 1
+    stolen = ticket_cookie(policy, "alice")
+    assert await (await client.get("/whoami", cookies=stolen)).text() == "alice"
+    done = await client.post("/account/everywhere", cookies=stolen)
+    assert await done.text() == "done"
+    assert await (await client.get("/whoami", cookies=stolen)).text() == "None"

@@ -310,3 +310,34 @@ async def test_identities_without_an_issue_time_are_refused_once_revoked(
         assert await (await client.get("/whoami", headers=bob)).text() == "bob"
     warnings = [r for r in caplog.records if "no issue time" in r.getMessage()]
     assert len(warnings) == 1
+
+
+@pytest.mark.parametrize(
+    ("cache_control", "renewed"),
+    [
+        ("public, max-age=600", False),
+        ("max-age=60", False),
+        ("no-cache", False),
+        ("private, max-age=60", True),
+        ("no-store", True),
+        (None, True),
+    ],
+)
+async def test_a_renewal_is_never_sent_on_a_response_shared_caches_may_store(
+    aiohttp_client: AiohttpClient, kind: Kind, cache_control: str | None, renewed: bool
+) -> None:
+    """A page the same for everyone, marked cacheable by its handler, is no
+    place for one user's renewed ticket: the renewal waits for another."""
+    site = Site(kind, MemoryRevocationStore())
+
+    async def page(request: web.Request) -> web.Response:
+        await Authenticated()(request)
+        headers = {} if cache_control is None else {"Cache-Control": cache_control}
+        return web.Response(text="the same for everyone", headers=headers)
+
+    site.app.router.add_get("/page", page)
+    client = await logged_in(aiohttp_client, site)
+    response = await client.get("/page")
+    assert (site.ticket_sent(response) is not None) is renewed
+    if cache_control is not None:
+        assert response.headers["Cache-Control"] == cache_control

@@ -18,11 +18,10 @@ from aiohttp.typedefs import Handler, Middleware
 
 from ._acl import ACL
 from ._compat import request_get, request_key
-from ._request_state import STATE
 from .guards import BaseGuard
 from .permissions import AuthenticatedUser, Everyone
 from .policies._state import peek_state, set_state
-from .service import AuthService, Groups
+from .service import AuthService, Groups, service_on
 
 if TYPE_CHECKING:
     from aiohttp.web import RequestKey
@@ -37,14 +36,14 @@ GroupCallback: TypeAlias = Callable[[str | None], Groups | Awaitable[Groups]]
 #: An old context: a sequence of entries, or a zero-argument callable giving one.
 LegacyContext: TypeAlias = Sequence[Any] | Callable[[], Sequence[Any]]
 
-# Where a request outside any service keeps its callback (acl_middleware
-# listed before the service's middleware); under a service it is a note of
-# that service's request state, so a sub-application's service never reads
-# the callback or groups of its parent's.
-_CALLBACK: Final = cast(
-    "RequestKey[GroupCallback]", request_key("acl.callback", object)
+# Each app's callback, by the app whose middlewares list `acl_middleware`: a
+# service reads the callback of its own app (or of a sub-application below it
+# without a service of its own), never one of a parent app, whose service
+# it belongs to.
+_CALLBACKS: Final = cast(
+    "RequestKey[dict[web.Application, GroupCallback]]",
+    request_key("acl.callbacks", dict),
 )
-_CALLBACK_NOTE: Final = object()
 _GROUPS_NOTE: Final = object()
 
 
@@ -61,20 +60,27 @@ def acl_middleware(callback: GroupCallback) -> Middleware:
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request_get(request, STATE) is not None:
-            set_state(request, _CALLBACK_NOTE, callback)
-        else:
-            request[_CALLBACK] = callback
+        callbacks = request_get(request, _CALLBACKS)
+        if callbacks is None:
+            callbacks = request[_CALLBACKS] = {}
+        callbacks[request.match_info.current_app] = callback
         return await handler(request)
 
     return middleware
 
 
-def _callback(request: web.Request) -> GroupCallback | None:
-    noted = peek_state(request, _CALLBACK_NOTE)
-    if noted is not None:
-        return cast("GroupCallback", noted)
-    return request_get(request, _CALLBACK)
+def _callback(request: web.Request, service: AuthService) -> GroupCallback | None:
+    """The callback of the innermost app at or below `service`'s own app."""
+    callbacks = request_get(request, _CALLBACKS)
+    if not callbacks:
+        return None
+    for app in reversed(request.match_info.apps):
+        callback = callbacks.get(app)
+        if callback is not None:
+            return callback
+        if service_on(app) is service:
+            break
+    return None
 
 
 async def get_user_groups(request: web.Request) -> frozenset[Hashable] | None:
@@ -86,7 +92,7 @@ async def get_user_groups(request: web.Request) -> frozenset[Hashable] | None:
     or logout in the handler is seen."""
     service = AuthService.of(request)
     user_id = await service.identify(request)
-    callback = _callback(request)
+    callback = _callback(request, service)
     known = peek_state(request, _GROUPS_NOTE)
     if (
         isinstance(known, _KnownGroups)

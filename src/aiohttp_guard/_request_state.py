@@ -41,6 +41,8 @@ class RequestState:
     renewal_refused: bool = False
     #: A ticket was set or cleared: the response must not be stored by caches.
     ticket_changed: bool = False
+    #: The middleware has written the response's ticket: too late to change.
+    finished: bool = False
 
     def invalidate(self) -> None:
         self.resolved = self.principals_resolved = False

@@ -6,7 +6,7 @@ import asyncio
 import inspect
 import logging
 import time
-from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Final, TypeAlias, TypeVar, cast, overload
 
 from aiohttp import hdrs, web
@@ -99,6 +99,7 @@ class AuthService:
             if type(self.revocations) is MemoryRevocationStore
             else None
         )
+        self._default_store = revocations is None
         self._revocation_ttl = _longest_ticket_life(policy)
         self._users: FifoCache[str, User] = FifoCache(_USER_CACHE_SIZE)
         self._public: set[web.AbstractRoute] = set()
@@ -123,6 +124,7 @@ class AuthService:
         app[_SERVICE] = self
         app.middlewares.append(self.middleware)
         app.on_startup.append(self._log_routes)
+        app.on_startup.append(self._share_revocations)
         # A store that can be opened (RedisRevocationStore starts its epoch
         # before the first login) is opened at startup; one that cannot be
         # reached yet opens on first use and fails closed meanwhile.
@@ -146,6 +148,35 @@ class AuthService:
                     )
 
             app.on_startup.append(open_revocations)
+
+    async def _share_revocations(self, app: web.Application) -> None:
+        """A sub-application's service that accepts this service's tickets
+        must refuse the ones revoked here: without a store of its own it
+        takes this one, and a store of its own is a warning."""
+        for sub in _sub_applications(app):
+            nested = service_on(sub)
+            if (
+                nested is None
+                or nested.revocations is self.revocations
+                or not _share_tickets(self.policy, nested.policy)
+            ):
+                continue
+            if nested._default_store:
+                nested._use_store(self.revocations)
+            else:
+                log.warning(
+                    "aiohttp_guard: %r of a sub-application accepts the tickets "
+                    "of %r but keeps revocations in another store: a "
+                    "logout_everywhere in one is not seen by the other; give "
+                    "both the same revocations store",
+                    nested,
+                    self,
+                )
+
+    def _use_store(self, store: RevocationStore) -> None:
+        self.revocations = store
+        self._memory_store = store if type(store) is MemoryRevocationStore else None
+        self._default_store = False
 
     def routes_report(self, app: web.Application) -> list[RouteGuard]:
         """Every route of `app` (sub-applications included) with what guards
@@ -242,7 +273,12 @@ class AuthService:
                 state.renewal is not None
                 and 200 <= response.status < 300
                 and not response.prepared
-                and not await self._renewal_still_valid(request, state)
+                and (
+                    # A renewal nobody asked for waits for a response that no
+                    # shared cache may store with the ticket in it.
+                    _shared_cacheable(response)
+                    or not await self._renewal_still_valid(request, state)
+                )
             ):
                 state.renewal_refused = True
             if writes_responses:
@@ -254,6 +290,7 @@ class AuthService:
             ):
                 # A shared cache must never hand one user's ticket to another.
                 response.headers[hdrs.CACHE_CONTROL] = "no-store"
+            state.finished = True
 
         return auth_middleware
 
@@ -379,6 +416,7 @@ class AuthService:
         if not isinstance(user_id, str):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise TypeError(f"user_id must be a str, not {type(user_id).__name__}")
         state = request_state(request)
+        _check_not_finished(state, "remember")
         token = await self.policy.remember(request, user_id)
         state.invalidate()
         state.renewal, state.ticket_changed = None, True
@@ -387,6 +425,7 @@ class AuthService:
     async def forget(self, request: web.Request) -> None:
         """Log the client out: the response will clear their ticket."""
         state = request_state(request)
+        _check_not_finished(state, "forget")
         await self.policy.forget(request)
         state.invalidate()
         # Anonymous for the rest of the request, even where the client keeps
@@ -506,6 +545,25 @@ def _revoked_by(identity: Identity, not_before: int | None) -> bool:
     return issued < not_before or (login is not None and login < not_before)
 
 
+def _shared_cacheable(response: web.StreamResponse) -> bool:
+    """Whether the handler let shared caches store `response`: it set
+    Cache-Control without `private` or `no-store`."""
+    value = response.headers.get(hdrs.CACHE_CONTROL)
+    if value is None:
+        return False
+    directives = {d.split("=", 1)[0].strip().lower() for d in value.split(",")}
+    return not directives & {"private", "no-store"}
+
+
+def _check_not_finished(state: RequestState, action: str) -> None:
+    if state.finished:
+        raise RuntimeError(
+            f"{action}() was called after the aiohttp_guard middleware had "
+            "written the response's ticket, so it cannot take effect: call it "
+            "from the handler, or from a middleware listed after the service's"
+        )
+
+
 def _checked_groups(groups: Groups, user_id: str | None) -> Groups:
     if isinstance(groups, str | bytes):
         raise TypeError(
@@ -525,6 +583,37 @@ def _longest_ticket_life(policy: AbstractAuthentication) -> float | None:
         return None
     lives = [p.max_age + p.codec.clock_skew_ms / 1000 for p in tickets]
     return max(lives) + _REVOCATION_MARGIN
+
+
+def _sub_applications(app: web.Application) -> Iterator[web.Application]:
+    """Every application mounted below `app`, at any depth."""
+    for resource in app.router.resources():
+        sub = resource.get_info().get("app")
+        if isinstance(sub, web.Application):
+            yield sub
+            yield from _sub_applications(sub)
+
+
+def _credentials(policy: AbstractAuthentication) -> set[object]:
+    """What makes a ticket valid for `policy`: its keys' ids, or the policy
+    object itself for a policy of one's own."""
+    policies = policy.policies if isinstance(policy, PolicyChain) else (policy,)
+    found: set[object] = set()
+    for member in policies:
+        if isinstance(member, TicketPolicyBase):
+            found.update(member.codec.key_ids)
+        else:
+            found.add(member)
+    return found
+
+
+def _share_tickets(one: AbstractAuthentication, other: AbstractAuthentication) -> bool:
+    return bool(_credentials(one) & _credentials(other))
+
+
+def service_on(app: web.Application) -> AuthService | None:
+    """The service `setup` installed on `app` itself, if any (package-internal)."""
+    return app.get(_SERVICE)
 
 
 def request_state(request: web.Request) -> RequestState:

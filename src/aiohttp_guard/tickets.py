@@ -233,6 +233,11 @@ class TicketCodec:
         return self._signing.key_id
 
     @property
+    def key_ids(self) -> frozenset[str]:
+        """The ids of every key that verifies tickets (upcoming ones too)."""
+        return frozenset(self._keys)
+
+    @property
     def clock_skew_ms(self) -> int:
         """How far in the future an issue time may lie, in milliseconds."""
         return self._skew_ms

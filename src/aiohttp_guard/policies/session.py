@@ -139,10 +139,17 @@ class SessionTicketPolicy(TicketPolicyBase):
     async def _renew(self, request: web.Request, note: _Renewal) -> None:
         session = await get_session(request)
         # Renew only the ticket this request identified: a login or logout
-        # since then (a sub-application's too) has the last word.
-        if session.get(self.cookie_name) == note.text:
-            session[self.cookie_name] = self.codec.encode(self.renewed(note.ticket))
-            note_ticket_change(request)
+        # since then has the last word, whether this request made it (a
+        # sub-application's service too) or another one, which a server-side
+        # storage shows: this request's copy of the session predates it.
+        if session.get(self.cookie_name) != note.text:
+            return
+        storage: AbstractStorage = request[STORAGE_KEY]
+        stored = await storage.load_session(request)
+        if stored.get(self.cookie_name) != note.text:
+            return
+        session[self.cookie_name] = self.codec.encode(self.renewed(note.ticket))
+        note_ticket_change(request)
 
     def challenge(self, request: web.Request) -> str | None:
         return 'Cookie realm="aiohttp_guard"'
