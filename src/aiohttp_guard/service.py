@@ -259,7 +259,13 @@ class AuthService:
                     # A guard's refusal is answered here, not raised on to
                     # aiohttp, where it would cost a garbage cycle (`refusal`).
                     response = refusal_response(exc)
-                await finish(request, state, response)
+                if state.renewal is None:
+                    # No renewal to confirm (most requests): spare a coroutine.
+                    if writes_responses:
+                        await policy.process_response(request, response)
+                    _keep_ticket_private(state, response)
+                else:
+                    await finish(request, state, response)
                 return response
             finally:
                 if outer is not None:
@@ -283,14 +289,7 @@ class AuthService:
                 state.renewal_refused = True
             if writes_responses:
                 await policy.process_response(request, response)
-            if (
-                state.ticket_changed
-                and not response.prepared
-                and hdrs.CACHE_CONTROL not in response.headers
-            ):
-                # A shared cache must never hand one user's ticket to another.
-                response.headers[hdrs.CACHE_CONTROL] = "no-store"
-            state.finished = True
+            _keep_ticket_private(state, response)
 
         return auth_middleware
 
@@ -543,6 +542,19 @@ def _revoked_by(identity: Identity, not_before: int | None) -> bool:
         return True
     login = identity.login_ms
     return issued < not_before or (login is not None and login < not_before)
+
+
+def _keep_ticket_private(state: RequestState, response: web.StreamResponse) -> None:
+    """The last step of a request: a response that sets or clears a ticket is
+    kept from shared caches, which must never hand one user's ticket to
+    another; the ticket can no longer change."""
+    if (
+        state.ticket_changed
+        and not response.prepared
+        and hdrs.CACHE_CONTROL not in response.headers
+    ):
+        response.headers[hdrs.CACHE_CONTROL] = "no-store"
+    state.finished = True
 
 
 def _shared_cacheable(response: web.StreamResponse) -> bool:
