@@ -16,6 +16,7 @@ from redis.asyncio import Redis
 from aiohttp_guard import (
     Authenticated,
     AuthService,
+    BearerTicketPolicy,
     CookieTicketPolicy,
     MemoryRevocationStore,
     RedisRevocationStore,
@@ -138,6 +139,80 @@ async def test_password_change_keeps_this_device_only(
     assert await (await phone.post("/password")).text() == "alice"
     assert await (await phone.get("/whoami")).text() == "alice"
     assert await (await laptop.get("/whoami")).text() == "None"
+
+
+async def test_a_revocation_never_shortens_nor_lowers_an_entry(
+    store_factory: StoreFactory,
+) -> None:
+    """Services with different ticket lifetimes may share a store: whatever
+    order their revocations of one user come in, the entry keeps the later
+    time and the longer life."""
+    store = store_factory()
+    await store.revoke("alice", LATER + 10, ttl=60)
+    await store.revoke("alice", LATER, ttl=0.05)  # an earlier time, a shorter life
+    await store.revoke("bob", LATER, ttl=None)
+    await store.revoke("bob", LATER + 1, ttl=0.05)  # a later time, a shorter life
+    await store.revoke("carol", LATER + 1, ttl=0.05)
+    await store.revoke("carol", LATER, ttl=60)  # an earlier time, a longer life
+    await asyncio.sleep(0.15)
+    assert await store.not_before("alice") == LATER + 10
+    assert await store.not_before("bob") == LATER + 1
+    assert await store.not_before("carol") == LATER + 1
+
+
+async def test_redis_entries_keep_the_longer_life(
+    redis_client: Redis, redis_prefix: str
+) -> None:
+    store = RedisRevocationStore(redis_client, prefix=redis_prefix)
+    await store.revoke("alice", LATER, ttl=3600)
+    await store.revoke("alice", LATER + 1, ttl=60)
+    assert 3590_000 < await redis_client.pttl(f"{redis_prefix}alice") <= 3600_000
+    await store.revoke("alice", LATER, ttl=None)
+    await store.revoke("alice", LATER, ttl=60)
+    assert await redis_client.pttl(f"{redis_prefix}alice") == -1  # for good
+    assert await redis_client.get(f"{redis_prefix}alice") == b"%d" % (LATER + 1)
+
+
+async def admin_everywhere(request: web.Request) -> web.Response:
+    """An administrator's "log this user out everywhere"."""
+    await AuthService.of(request).logout_everywhere(request.query["user"])
+    return web.Response(text="revoked")
+
+
+async def token_login(request: web.Request) -> web.Response:
+    return web.Response(text=await remember(request, request.query["user"]))
+
+
+@pytest.mark.parametrize("api_first", [True, False], ids=["api-first", "site-first"])
+async def test_services_with_different_lifetimes_share_a_store(
+    aiohttp_client: AiohttpClient,
+    store_factory: StoreFactory,
+    request: pytest.FixtureRequest,
+    api_first: bool,
+) -> None:
+    """A 30-day bearer API and a site with 10-minute cookies share one store:
+    the site revoking the user too never cuts the API's revocation short."""
+    month = 30 * 24 * 3600
+    api_app = make_app(BearerTicketPolicy(SECRET, month), revocations=store_factory())
+    site_app = make_app(CookieTicketPolicy(SECRET, 600), revocations=store_factory())
+    for app in (api_app, site_app):
+        app.router.add_get("/everywhere", admin_everywhere)
+    api_app.router.add_get("/token", token_login)
+    api = await aiohttp_client(api_app)
+    site = await aiohttp_client(site_app)
+    token = await (await api.get("/token", params={"user": "alice"})).text()
+    bearer = {"Authorization": f"Bearer {token}"}
+    assert (await api.get("/private", headers=bearer)).status == 200
+
+    for service in (api, site) if api_first else (site, api):
+        response = await service.get("/everywhere", params={"user": "alice"})
+        assert response.status == 200
+    assert (await api.get("/private", headers=bearer)).status == 401
+    if "redis_prefix" in request.fixturenames:
+        redis: Redis = request.getfixturevalue("redis_client")
+        prefix: str = request.getfixturevalue("redis_prefix")
+        # The API's tickets live a month: so does the entry.
+        assert await redis.pttl(f"{prefix}alice") > month * 1000
 
 
 class CountingStore(MemoryRevocationStore):

@@ -1,19 +1,24 @@
 """A Redis that loses its data must not forget revocations silently.
 
 `RedisRevocationStore` keeps an epoch (the time from which its memory is
-complete) and a count of revocations beside the users' entries: a restart
-without persistence, a flush, an evicted key or a restore from an older copy
-moves the epoch to now, so every ticket issued before is refused (401, never
-200, never 500) and one line says why. Restarts and flushes run on a
-redis-server of the test's own, never on the shared one.
+complete), a count of revocations and their fingerprints beside the users'
+entries: a restart without persistence, a flush, an evicted key or a restore
+from an older copy (also one that later revocations counted over) moves the
+epoch to now, so every ticket issued before is refused (401, never 200, never
+500) and one line says why. An epoch created at 0 by hand keeps tickets
+converted from aiohttp_auth. Restarts and flushes run on a redis-server of the
+test's own, never on the shared one.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
+import subprocess
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 
 import pytest
 from aiohttp import web
@@ -31,11 +36,13 @@ from aiohttp_guard import (
     MemoryRevocationStore,
     RedisRevocationStore,
     RevocationStore,
+    revocation,
 )
 
 from .apps import make_app
-from .conftest import REDIS_URL, SECRET, RedisServer
+from .conftest import REDIS_URL, SECRET, RedisServer, missing_service
 from .cookies import set_cookies
+from .test_legacy_tickets import old_ticket
 
 #: A client of an app (`aiohttp_client(app)`) or of a running server.
 Client = TestClient[web.Request, web.Application] | TestClient[web.Request, None]
@@ -44,6 +51,9 @@ Client = TestClient[web.Request, web.Application] | TestClient[web.Request, None
 #: users' keys, under names no user id encodes to (0xFF is never UTF-8).
 EPOCH = b"\xffepoch"
 REVISIONS = b"\xffrevisions"
+
+#: A not-before time later than any epoch.
+LATER = 4_000_000_000_000
 
 
 def guarded_app(store: RevocationStore) -> web.Application:
@@ -334,6 +344,238 @@ async def test_instances_sharing_redis_agree_on_one_epoch(
         await redis_b.aclose()
 
 
+# -- a loss counted over by later revocations -----------------------------------
+
+
+async def restore(server: RedisServer) -> None:
+    """Redis comes back from its last SAVE (an RDB snapshot, a replica that
+    lagged, a backup): whatever was written since is lost."""
+    server.stop()  # without saving
+    server.start()
+
+
+async def test_a_lost_revocation_counted_over_by_another_instance_is_noticed(
+    aiohttp_client: AiohttpClient,
+    redis_server: RedisServer,
+    own_redis: Redis,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Redis forgets alice's revocation, and another instance revokes someone
+    before the one that revoked her looks again: the count is back where it
+    was, but the revision it saw now holds another fingerprint, so alice's
+    stolen ticket stays refused on every instance."""
+    redis_a, redis_b = connect(redis_server.url), connect(redis_server.url)
+    try:
+        first = await aiohttp_client(guarded_app(RedisRevocationStore(redis_a)))
+        second = await aiohttp_client(guarded_app(RedisRevocationStore(redis_b)))
+        stolen = await log_in(first, "alice")
+        assert await status(second, stolen) == 200
+        await own_redis.save()  # pyright: ignore[reportUnknownMemberType]
+
+        await log_in(first, "alice")  # she logs out everywhere on the first
+        assert (await first.post("/everywhere")).status == 200
+        assert await status(first, stolen) == 401
+
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="aiohttp_guard"):
+            await restore(redis_server)
+            await log_in(second, "bob")  # the second never saw her revocation
+            assert (await second.post("/everywhere")).status == 200
+            assert await own_redis.get(b"aiohttp_guard:not_before:alice") is None
+            assert await status(first, stolen) == 401
+            assert await status(second, stolen) == 401
+            assert await status(first, stolen) == 401
+        (line,) = store_lines(caplog)
+        assert line.levelno == logging.ERROR
+        assert "holds other revocations than this instance saw" in line.getMessage()
+
+        carol = await log_in(second, "carol")  # new logins work everywhere
+        assert await status(first, carol) == 200
+        assert await status(second, carol) == 200
+    finally:
+        await redis_a.aclose()
+        await redis_b.aclose()
+
+
+async def test_a_revocation_right_after_a_loss_notices_it(
+    aiohttp_client: AiohttpClient,
+    redis_server: RedisServer,
+    own_redis: Redis,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A single instance whose next call after the loss is a revocation: the
+    count it gets back is not beyond the revision it saw, so that is a loss
+    too, and both revocations hold."""
+    app_redis = connect(redis_server.url)
+    try:
+        client = await aiohttp_client(guarded_app(RedisRevocationStore(app_redis)))
+        stolen = await log_in(client, "alice")
+        bob = await log_in(client, "bob")
+        await own_redis.save()  # pyright: ignore[reportUnknownMemberType]
+        await log_in(client, "alice")
+        assert (await client.post("/everywhere")).status == 200
+
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="aiohttp_guard"):
+            await restore(redis_server)
+            await AuthService.of(client.app).logout_everywhere("bob")
+        (line,) = store_lines(caplog)
+        assert line.levelno == logging.ERROR
+        assert "holds less than this instance saw" in line.getMessage()
+        assert await status(client, stolen) == 401
+        assert await status(client, bob) == 401
+        assert await own_redis.get(b"aiohttp_guard:not_before:bob") is not None
+    finally:
+        await app_redis.aclose()
+
+
+async def test_instances_noticing_a_loss_together_agree_on_one_epoch(
+    aiohttp_client: AiohttpClient,
+    redis_server: RedisServer,
+    own_redis: Redis,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Three instances saw alice's revocation; after the restore, an instance
+    started since (it saw nothing) revokes bob. All three notice at once:
+    one of them moves the epoch and says so, once, and all go by it."""
+    clients = [connect(redis_server.url) for _ in range(4)]
+    try:
+        first, second, third, started_since = [
+            await aiohttp_client(guarded_app(RedisRevocationStore(c))) for c in clients
+        ]
+        witnesses = (first, second, third)
+        stolen = await log_in(first, "alice")
+        dave = await log_in(first, "dave")
+        await own_redis.save()  # pyright: ignore[reportUnknownMemberType]
+        await log_in(first, "alice")
+        assert (await first.post("/everywhere")).status == 200
+        for instance in witnesses:
+            assert await status(instance, stolen) == 401
+            assert await status(instance, dave) == 200
+
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="aiohttp_guard"):
+            await restore(redis_server)
+            await log_in(started_since, "bob")
+            assert (await started_since.post("/everywhere")).status == 200
+            answers = await asyncio.gather(
+                *(
+                    instance.get("/private", headers={"Cookie": f"AUTH_TKT={ticket}"})
+                    for _ in range(5)
+                    for instance in witnesses
+                    for ticket in (stolen, dave)
+                )
+            )
+            assert {a.status for a in answers} == {401}
+        (line,) = store_lines(caplog)
+        assert line.levelno == logging.ERROR
+        assert "lost data" in line.getMessage()
+
+        epoch = int(await own_redis.get(b"aiohttp_guard:not_before:" + EPOCH) or 0)
+        assert 0 < epoch <= time.time() * 1000
+        carol = await log_in(second, "carol")
+        for instance in (*witnesses, started_since):
+            assert await status(instance, stolen) == 401
+            assert await status(instance, carol) == 200
+        assert store_lines(caplog) == [line]
+    finally:
+        for client in clients:
+            await client.aclose()
+
+
+@pytest.mark.parametrize("decode_responses", [False, True])
+async def test_fingerprints_are_checked_as_long_as_they_are_kept(
+    redis_server: RedisServer,
+    own_redis: Redis,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    decode_responses: bool,
+) -> None:
+    """The store keeps the fingerprints of the latest revisions only (65536;
+    4 here): a rewritten revision is noticed while its fingerprint is kept,
+    however many revocations came after."""
+    monkeypatch.setattr(revocation, "_FINGERPRINTS_KEPT", 4)
+    redis = connect(redis_server.url, decode_responses=decode_responses)
+    try:
+        witness = RedisRevocationStore(redis)
+        await witness.open()
+        await own_redis.save()  # pyright: ignore[reportUnknownMemberType]
+        await witness.revoke("alice", LATER, ttl=60)  # revision 1
+        epoch = await witness.not_before("bob")
+
+        await restore(redis_server)
+        other = RedisRevocationStore(own_redis)
+        for number in range(4):  # revisions 1 to 4, the first rewritten
+            await other.revoke(f"user {number}", LATER, ttl=60)
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="aiohttp_guard"):
+            assert await witness.not_before("alice") > epoch
+        (line,) = store_lines(caplog)
+        assert "holds other revocations" in line.getMessage()
+    finally:
+        await redis.aclose()
+
+
+async def test_an_instance_idle_for_longer_than_the_fingerprints_go_on(
+    redis_server: RedisServer,
+    own_redis: Redis,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An instance that served no identified request while more revocations
+    were made than fingerprints are kept cannot check the revision it saw:
+    it goes on from the current one (a debug line), never logging everybody
+    out for having been idle, and checks from there."""
+    monkeypatch.setattr(revocation, "_FINGERPRINTS_KEPT", 4)
+    idle, busy = RedisRevocationStore(own_redis), RedisRevocationStore(own_redis)
+    await busy.revoke("alice", LATER, ttl=60)
+    epoch = await idle.not_before("bob")  # it saw revision 1
+    for number in range(4):
+        await busy.revoke(f"user {number}", LATER, ttl=60)
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG, logger="aiohttp_guard"):
+        assert await idle.not_before("bob") == epoch
+        assert await idle.not_before("alice") == LATER
+    assert not store_lines(caplog)
+    (debug,) = [r for r in caplog.records if "fingerprints are kept" in r.getMessage()]
+    assert "going on from revision 5" in debug.getMessage()
+
+    await own_redis.save()  # pyright: ignore[reportUnknownMemberType]
+    await busy.revoke("carol", LATER, ttl=60)
+    assert await idle.not_before("bob") == epoch  # it saw revision 6
+    await restore(redis_server)
+    await RedisRevocationStore(own_redis).revoke("dave", LATER, ttl=60)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="aiohttp_guard"):
+        assert await idle.not_before("carol") > epoch
+    (line,) = store_lines(caplog)
+    assert "holds other revocations" in line.getMessage()
+
+
+async def test_revocations_counted_by_an_earlier_version_are_no_loss(
+    redis_client: Redis, redis_prefix: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """During an upgrade, instances of the earlier version count their
+    revocations without fingerprints: nothing is lost, nothing is said."""
+    store = RedisRevocationStore(redis_client, prefix=redis_prefix)
+    await store.revoke("alice", LATER, ttl=60)
+    epoch = await store.not_before("bob")
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="aiohttp_guard"):
+        for user in ("carol", "dave"):  # what the earlier version wrote
+            async with redis_client.pipeline(transaction=True) as pipe:
+                pipe.set(f"{redis_prefix}{user}", str(LATER + 1), px=60_000)
+                pipe.incr(redis_prefix.encode() + REVISIONS)
+                pipe.get(redis_prefix.encode() + EPOCH)
+                await pipe.execute()
+            assert await store.not_before(user) == LATER + 1
+            assert await store.not_before("bob") == epoch
+        await store.revoke("erin", LATER, ttl=60)
+        assert await store.not_before("bob") == epoch
+    assert not store_lines(caplog)
+    assert await redis_client.get(redis_prefix.encode() + REVISIONS) == b"4"
+
+
 # -- starting ------------------------------------------------------------------
 
 
@@ -422,6 +664,96 @@ async def test_redis_down_at_startup_fails_closed_then_recovers(
         await app_redis.aclose()
 
 
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+
+
+def documented_epoch_command() -> str:
+    """The redis-cli command the docs give for creating the epoch at 0 (the
+    same on both pages that give it)."""
+    commands = {
+        line
+        for page in ("migrating-from-aiohttp-auth.md", "howto/several-instances.md")
+        for line in (DOCS / page).read_text().splitlines()
+        if line.startswith("redis-cli ")
+    }
+    (command,) = commands
+    return command
+
+
+def run_in_bash(command: str, server: RedisServer) -> str:
+    """Runs a documented redis-cli command against `server`, as a shell
+    would; returns what it printed."""
+    bash, redis_cli = shutil.which("bash"), shutil.which("redis-cli")
+    if bash is None or redis_cli is None:
+        missing_service("bash and redis-cli are needed")
+    command = command.replace("redis-cli ", f"{redis_cli} -p {server.port} ", 1)
+    done = subprocess.run(  # noqa: S603 - the docs' command, on our own server
+        [bash, "-c", command], check=True, capture_output=True, text=True
+    )
+    return done.stdout.strip()
+
+
+def legacy_app(store: RevocationStore) -> web.Application:
+    """An app in the middle of a migration from aiohttp_auth."""
+    app = make_app(
+        CookieTicketPolicy(SECRET, 3600, accept_legacy=True), revocations=store
+    )
+
+    async def everywhere(request: web.Request) -> web.Response:
+        await AuthService.of(request).logout_everywhere(request.query["user"])
+        return web.Response(text="revoked")
+
+    app.router.add_get("/everywhere", everywhere)
+    return app
+
+
+@pytest.mark.parametrize("epoch_at_zero", [True, False], ids=["epoch-0", "no-epoch"])
+async def test_old_cookies_keep_working_if_the_epoch_is_created_at_zero(
+    aiohttp_client: AiohttpClient,
+    redis_server: RedisServer,
+    own_redis: Redis,
+    caplog: pytest.LogCaptureFixture,
+    epoch_at_zero: bool,
+) -> None:
+    """A migration from aiohttp_auth with several instances: its converted
+    tickets count as issued at 0, so they pass the store only if its epoch is
+    0, which the operator creates with the docs' command before the first
+    start. Without it, old cookies are refused and users log in again."""
+    epoch_key = b"aiohttp_guard:not_before:" + EPOCH
+    if epoch_at_zero:
+        assert run_in_bash(documented_epoch_command(), redis_server) == "OK"
+        assert await own_redis.get(epoch_key) == b"0"
+    app_redis = connect(redis_server.url)
+    try:
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="aiohttp_guard"):
+            client = await aiohttp_client(legacy_app(RedisRevocationStore(app_redis)))
+        assert bool(store_lines(caplog)) is not epoch_at_zero  # "found no record"
+        alice, bob = old_ticket("alice"), old_ticket("bob")
+        if not epoch_at_zero:
+            assert await status(client, alice) == 401
+            return
+
+        response = await client.get("/private", cookies={"AUTH_TKT": alice})
+        assert await response.text() == "private for alice"
+        renewed = set_cookies(response)["AUTH_TKT"].value  # in the new format
+        assert await status(client, renewed) == 200
+        assert await status(client, bob) == 200
+        assert await (await client.get("/everywhere", params={"user": "bob"})).text()
+        assert await status(client, bob) == 401  # revocations hold as ever
+        assert await status(client, alice) == 200
+        # The command never lowers an epoch already there.
+        assert run_in_bash(documented_epoch_command(), redis_server) == ""
+        assert await own_redis.get(epoch_key) == b"0"
+
+        with caplog.at_level(logging.WARNING, logger="aiohttp_guard"):
+            await restart(redis_server, own_redis)  # a loss, noticed:
+            assert await status(client, alice) == 401  # old cookies end there
+        assert int(await own_redis.get(epoch_key) or 0) > 0
+    finally:
+        await app_redis.aclose()
+
+
 # -- the store itself ------------------------------------------------------------
 
 
@@ -465,8 +797,9 @@ async def test_users_keys_keep_their_layout_apart_from_the_stores_own(
     assert await store.not_before("old entry") == later
 
     epoch = await store.not_before("nobody")
-    for user_id in ("\xffepoch", "\xffrevisions", "", "\udcffepoch", "ÿ"):
+    own = ("\xffepoch", "\xffrevisions", "\xfffingerprints")
+    for user_id in (*own, "", "\udcffepoch", "ÿ"):
         await store.revoke(user_id, later + 1, ttl=60)
         assert await store.not_before(user_id) == later + 1
     assert await store.not_before("nobody") == epoch
-    assert await redis_client.get(redis_prefix.encode() + REVISIONS) == b"5"
+    assert await redis_client.get(redis_prefix.encode() + REVISIONS) == b"6"

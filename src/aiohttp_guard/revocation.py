@@ -3,7 +3,8 @@
 A ticket issued before its user's not-before time is refused, wherever it is
 presented. Entries only need to live as long as a ticket issued before them
 could: the service passes that lifetime as `ttl`, and stores forget entries
-after it.
+after it, never before an earlier revocation's `ttl` (services with different
+ticket lifetimes may share a store).
 
 `MemoryRevocationStore` serves one process; `RedisRevocationStore` shares the
 times between every instance of an app through Redis (`redis.asyncio`), and
@@ -14,9 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Final, Protocol, TypeAlias, cast
+
+from ._revocation_scripts import MOVE_EPOCH, READ, REVOKE
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -42,7 +47,11 @@ class RevocationStore(Protocol):
 
     async def revoke(self, user_id: str, not_before_ms: int, ttl: float | None) -> None:
         """Record `not_before_ms` for `user_id`, kept for `ttl` seconds (None:
-        for good)."""
+        for good).
+
+        An entry the user already has is never lowered nor shortened: it keeps
+        the later of the two times, and the longer of the two lives (services
+        with different ticket lifetimes may share one store)."""
         ...
 
 
@@ -78,6 +87,9 @@ class MemoryRevocationStore:
             if now >= expires:
                 del self._entries[user]
         expires = float("inf") if ttl is None else now + ttl
+        kept = self._entries.get(user_id)
+        if kept is not None:  # never lowered, never shortened
+            not_before_ms, expires = max(not_before_ms, kept[0]), max(expires, kept[1])
         self._entries[user_id] = (not_before_ms, expires)
 
 
@@ -85,28 +97,37 @@ class RedisRevocationStore:
     """Not-before times in Redis, shared by every instance of the app.
 
     `redis_client` is a `redis.asyncio.Redis`; users' keys are `prefix + user
-    id` and expire with their `ttl`. Each call gives up after `timeout`
-    seconds, so a Redis outage answers quickly (with a 503) instead of hanging
-    requests.
+    id` and expire with their `ttl` (a revocation never shortens nor lowers
+    an entry already there). Each call gives up after `timeout` seconds, so a
+    Redis outage answers quickly (with a 503) instead of hanging requests.
 
     A Redis that loses data (restarted without persistence, flushed, evicting
     keys, restored from an older copy) would silently forget revocations, so
     the store fails closed instead: beside the users' keys it keeps its
-    *epoch*, the time from which its memory is complete, and a count of the
-    revocations written since. Every answer is at least the epoch. When the
-    epoch is missing, or the count or the epoch went back below what this
-    instance saw, the store has lost data: it moves the epoch to now (one log
+    *epoch*, the time from which its memory is complete, a count of the
+    revocations written since, and a random fingerprint of each of the latest
+    revisions. Every answer is at least the epoch. Each instance remembers the
+    latest revision it saw and that revision's fingerprint; when the epoch is
+    missing or went back, the count went back, or the revision this instance
+    saw holds another fingerprint (lost, then counted again by later
+    revocations), the store has lost data: it moves the epoch to now (one log
     line; instances that notice together agree on one value) and every ticket
-    issued before is refused. `open()`, which the service calls at startup,
+    issued before is refused. An instance idle for longer than the kept
+    fingerprints (65536 revocations) cannot check the revision it saw, and
+    goes on from the current one. A look-up is one round trip (one script),
+    and so is a revocation. `open()`, which the service calls at startup,
     starts the epoch on an empty Redis before the first login.
     """
 
     __slots__ = (
         "_epoch_key",
+        "_fingerprints_key",
         "_move_epoch",
         "_prefix",
+        "_read",
         "_redis",
         "_revisions_key",
+        "_revoke",
         "_seen",
         "_timeout",
     )
@@ -124,10 +145,14 @@ class RedisRevocationStore:
         encoded_prefix = prefix.encode("utf-8", "surrogatepass")
         self._epoch_key = encoded_prefix + _EPOCH_SUFFIX
         self._revisions_key = encoded_prefix + _REVISIONS_SUFFIX
-        self._move_epoch = redis_client.register_script(_MOVE_EPOCH)
-        # The highest (epoch, revision count) this instance has seen: Redis
-        # showing less has lost writes. None until the first answer.
-        self._seen: tuple[int, int] | None = None
+        self._fingerprints_key = encoded_prefix + _FINGERPRINTS_SUFFIX
+        self._read = redis_client.register_script(READ)
+        self._revoke = redis_client.register_script(REVOKE)
+        self._move_epoch = redis_client.register_script(MOVE_EPOCH)
+        # The latest revision this instance has seen, and its fingerprint:
+        # Redis showing less, or another fingerprint for it, has lost writes.
+        # None until the first answer.
+        self._seen: _Seen | None = None
 
     def __repr__(self) -> str:
         return f"RedisRevocationStore(prefix={self._prefix!r})"
@@ -139,61 +164,121 @@ class RedisRevocationStore:
         """Make sure Redis holds the store's epoch, starting it now when it
         holds none. The service calls this at app startup; calling it again
         does no harm, and a store never opened opens on first use."""
-        seen = self._seen
         async with asyncio.timeout(self._timeout):
-            epoch, revisions = await self._redis.mget(
-                self._epoch_key, self._revisions_key
-            )
-            await self._check(seen, epoch, revisions)
+            await self._ask(None)
 
     async def not_before(self, user_id: str) -> int:
+        async with asyncio.timeout(self._timeout):
+            return await self._ask(self._key(user_id))
+
+    async def _ask(self, key: bytes | None) -> int:
+        """The not-before time of the user whose entry is `key` (None: the
+        epoch), checking the store's state in the same round trip."""
         # What this instance knew before asking is what the answer must not
         # fall below: it was written before the question was sent.
         seen = self._seen
-        async with asyncio.timeout(self._timeout):
-            entry, epoch, revisions = await self._redis.mget(
-                self._key(user_id), self._epoch_key, self._revisions_key
-            )
-            start = await self._check(seen, epoch, revisions)
+        keys = [self._epoch_key, self._revisions_key, self._fingerprints_key]
+        if key is not None:
+            keys.append(key)
+        reply = await self._read(keys=keys, args=self._script_args(seen))
+        epoch, revisions, kept, latest, entry = cast(
+            "tuple[_Reply, _Reply, _Reply, _Reply, _Reply]", reply
+        )
+        count = _count(revisions)
+        start = await self._check(seen, epoch, count, kept, (count, _fp(latest)))
         return start if entry is None else max(start, int(entry))
 
     async def revoke(self, user_id: str, not_before_ms: int, ttl: float | None) -> None:
-        px = None if ttl is None else max(1, round(ttl * 1000))
+        px = "" if ttl is None else str(max(1, round(ttl * 1000)))
+        fingerprint = secrets.token_hex(_FINGERPRINT_BYTES).encode()
         seen = self._seen
+        keys = [
+            self._key(user_id),
+            self._epoch_key,
+            self._revisions_key,
+            self._fingerprints_key,
+        ]
+        args = [*self._script_args(seen), str(not_before_ms), px, fingerprint]
         async with asyncio.timeout(self._timeout):
-            async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.set(self._key(user_id), str(not_before_ms), px=px)
-                pipe.incr(self._revisions_key)
-                pipe.get(self._epoch_key)
-                results = await pipe.execute()
-            await self._check(seen, results[2], results[1])
+            reply = await self._revoke(keys=keys, args=args)
+            epoch, before, kept, revision = cast(
+                "tuple[_Reply, _Reply, _Reply, int]", reply
+            )
+            await self._check(
+                seen, epoch, _count(before), kept, (revision, fingerprint)
+            )
+
+    @staticmethod
+    def _script_args(seen: _Seen | None) -> list[bytes | str | int]:
+        """The arguments both scripts begin with: the revision whose
+        fingerprint this instance checks (0: none), and the ring's shape."""
+        return [0 if seen is None else seen.revision, _FINGERPRINTS_KEPT, _FP_WIDTH]
 
     async def _check(
-        self, seen: tuple[int, int] | None, epoch: _Reply, revisions: _Reply | int
+        self,
+        seen: _Seen | None,
+        epoch: _Reply,
+        count: int,
+        kept: _Reply,
+        latest: _Latest,
     ) -> int:
         """The epoch, from an answer of Redis's that is no older than `seen`;
-        after a loss, a new epoch from now on."""
-        count = 0 if revisions is None else int(revisions)
-        if epoch is None:
-            return await self._new_epoch(seen, None, count)
-        state = (int(epoch), count)
-        if seen is not None and state < seen:
-            return await self._new_epoch(seen, epoch, count)
-        self._learn(state)
-        return state[0]
+        after a loss, a new epoch from now on.
 
-    def _learn(self, state: tuple[int, int]) -> None:
-        if self._seen is None or state > self._seen:
+        `count` is the number of revisions Redis held, `kept` the fingerprint
+        it held for `seen`'s revision, and `latest` the revision and
+        fingerprint this answer leaves it at (its epoch aside)."""
+        if epoch is None:
+            return await self._new_epoch(seen, None, latest, _GONE)
+        current = int(epoch)
+        if seen is not None:
+            lost = self._loss(seen, current, count, kept)
+            if lost is not None:
+                return await self._new_epoch(seen, epoch, latest, lost)
+        self._learn(_Seen(current, *latest))
+        return current
+
+    def _loss(self, seen: _Seen, epoch: int, count: int, kept: _Reply) -> str | None:
+        """Why an answer shows that Redis lost writes this instance saw, or
+        None when it does not."""
+        if epoch != seen.epoch:
+            # A later epoch is another instance's answer to a loss: it counts.
+            return None if epoch > seen.epoch else _WENT_BACK
+        if count < seen.revision:
+            return _WENT_BACK
+        if not seen.revision:
+            return None
+        if count - seen.revision >= _FINGERPRINTS_KEPT:
+            # Its fingerprint is no longer kept: this instance cannot tell,
+            # and its being idle is no loss. Instances that were not idle
+            # checked the revisions in between.
+            log.debug(
+                "aiohttp_guard: revocation store %r: revision %d, the latest this "
+                "instance saw, is older than the %d whose fingerprints are kept; "
+                "going on from revision %d",
+                self,
+                seen.revision,
+                _FINGERPRINTS_KEPT,
+                count,
+            )
+            return None
+        if _fp(kept) != seen.fingerprint:
+            return _REWRITTEN
+        return None
+
+    def _learn(self, state: _Seen) -> None:
+        seen = self._seen
+        if seen is None or (state.epoch, state.revision) > (seen.epoch, seen.revision):
             self._seen = state
 
     async def _new_epoch(
-        self, seen: tuple[int, int] | None, epoch: _Reply, count: int
+        self, seen: _Seen | None, epoch: _Reply, latest: _Latest, why: str
     ) -> int:
         """Move the epoch to now, unless another instance just did: whoever
         changes it first decides, and only they log it."""
         expected = b"" if epoch is None else _as_bytes(epoch)
         # Never back: an epoch set by a clock ahead of this one stays.
-        floor = 0 if seen is None else seen[0] + 1
+        floor = 0 if seen is None else seen.epoch + 1
         for _ in range(_NEW_EPOCH_ATTEMPTS):
             if expected:
                 floor = max(floor, int(expected) + 1)
@@ -206,42 +291,69 @@ class RedisRevocationStore:
             moved, held = cast("tuple[int, bytes | str]", reply)
             current = _as_bytes(held)
             if moved:
-                _log_new_epoch(self, seen, expected, proposal)
-                self._learn((proposal, count))
+                _log_new_epoch(self, seen, why, proposal)
+                # What this answer read is the state after the loss, and the
+                # first of the new epoch.
+                self._learn(_Seen(proposal, *latest))
                 # ...and this returns once it has come, so that a login right
                 # after (or the rest of a logout_everywhere) is not refused.
                 wait = proposal / 1000 - time.time()
                 if 0 < wait <= _LONGEST_WAIT:
                     await asyncio.sleep(wait)
                 return proposal
-            if current:  # another instance moved it: theirs counts
-                self._learn((int(current), 0))
+            if current and (seen is None or int(current) > seen.epoch):
+                # Another instance moved it: theirs counts. Its revisions are
+                # learnt from the next answer.
+                self._learn(_Seen(int(current), 0, None))
                 return int(current)
             expected = current
         raise RuntimeError(f"the epoch of {self!r} keeps changing")
 
 
+@dataclass(frozen=True, slots=True)
+class _Seen:
+    """A state of the store that an instance has read: its epoch, the count of
+    revisions, and the fingerprint of the latest (None when it has none: no
+    revision yet, or one written by an earlier version of this library)."""
+
+    epoch: int
+    revision: int
+    fingerprint: bytes | None
+
+
 _Reply: TypeAlias = bytes | str | None
+#: A revision and its fingerprint (None when it has none).
+_Latest: TypeAlias = tuple[int, bytes | None]
 
 # Suffixes no user id produces (the byte 0xFF never occurs in UTF-8), so the
 # store's own keys share the users' prefix without clashing with any of them.
 _EPOCH_SUFFIX: Final = b"\xffepoch"
 _REVISIONS_SUFFIX: Final = b"\xffrevisions"
+_FINGERPRINTS_SUFFIX: Final = b"\xfffingerprints"
+
+#: How many of the latest revisions keep their fingerprint: each takes
+#: `_FP_WIDTH` bytes of one Redis string, a ring of 1 MiB at most.
+_FINGERPRINTS_KEPT: Final = 65536
+#: Random bytes in a fingerprint, written as hexadecimal digits.
+_FINGERPRINT_BYTES: Final = 8
+_FP_WIDTH: Final = 2 * _FINGERPRINT_BYTES
 
 _NEW_EPOCH_ATTEMPTS: Final = 3
 #: How long a new epoch may be ahead of this clock for the store to wait for it.
 _LONGEST_WAIT: Final = 0.01
 
-# Compare and set: the epoch becomes ARGV[2] only if it still reads ARGV[1]
-# ("" for missing); the answer says whether it did, and the value now held.
-_MOVE_EPOCH: Final = """
-local current = redis.call('GET', KEYS[1]) or ''
-if current ~= ARGV[1] then
-  return {0, current}
-end
-redis.call('SET', KEYS[1], ARGV[2])
-return {1, ARGV[2]}
-"""
+_GONE: Final = (
+    "its epoch key is gone: Redis restarted without persistence, was flushed, "
+    "or evicted it"
+)
+_WENT_BACK: Final = (
+    "it holds less than this instance saw: Redis restarted from an older copy, "
+    "or lost recent writes"
+)
+_REWRITTEN: Final = (
+    "it holds other revocations than this instance saw: Redis restarted from "
+    "an older copy, or lost recent writes, and revocations were made since"
+)
 
 
 def _as_bytes(value: bytes | str) -> bytes:
@@ -249,11 +361,20 @@ def _as_bytes(value: bytes | str) -> bytes:
     return value if isinstance(value, bytes) else value.encode()
 
 
+def _count(revisions: _Reply) -> int:
+    return 0 if revisions is None else int(revisions)
+
+
+def _fp(reply: _Reply) -> bytes | None:
+    """A fingerprint read from the ring; None for a slot never written."""
+    if reply is None:
+        return None
+    fingerprint = _as_bytes(reply)
+    return fingerprint if fingerprint.strip(b"\0") else None
+
+
 def _log_new_epoch(
-    store: RedisRevocationStore,
-    seen: tuple[int, int] | None,
-    found: bytes,
-    epoch_ms: int,
+    store: RedisRevocationStore, seen: _Seen | None, why: str, epoch_ms: int
 ) -> None:
     since = datetime.fromtimestamp(epoch_ms / 1000, UTC).isoformat(
         timespec="milliseconds"
@@ -267,13 +388,6 @@ def _log_new_epoch(
             since,
         )
         return
-    why = (
-        "its epoch key is gone: Redis restarted without persistence, was "
-        "flushed, or evicted it"
-        if not found
-        else "it holds less than this instance saw: Redis restarted from an "
-        "older copy, or lost recent writes"
-    )
     log.error(
         "aiohttp_guard: revocation store %r lost data (%s): refusing every ticket "
         "issued before %s, users log in again",
