@@ -559,3 +559,70 @@ async def test_a_guard_assigned_to_the_class_later(
     del Changing.guard  # LoginRequired's again
     assert (await client.get("/changing")).status == 401
     assert (await client.get("/changing", headers=as_user("ed"))).status == 200
+
+
+# -- a sibling cannot change another base's guard ------------------------------
+
+
+class NeutralMixin:
+    """A mixin with a neutral default under a name a view base guards with."""
+
+    admin_guard: object = None
+
+
+class OpeningMixin:
+    admin_guard = Public()
+
+
+class OtherGuardMixin:
+    admin_guard = Requires("edit", SITE)
+
+
+@pytest.mark.parametrize("mixin", [NeutralMixin, OpeningMixin, OtherGuardMixin])
+def test_a_sibling_mixin_cannot_remove_or_open_a_bases_guard(mixin: type) -> None:
+    message = (
+        rf"{mixin.__name__}\.admin_guard = .* shadows the guard "
+        r"Requires\('admin', \.\.\.\) of AdminRequired, which "
+        rf"{mixin.__name__} does not derive from"
+    )
+    with pytest.raises(TypeError, match=message):
+        type("Sibling", (mixin, AdminRequired, Body), {})
+    if mixin is not NeutralMixin:
+        # Listed after the view base, the mixin's guard is the one hidden.
+        with pytest.raises(TypeError, match="shadows the guard"):
+            type("After", (AdminRequired, mixin, Body), {})
+
+
+async def test_a_sibling_mixin_cannot_remove_a_function_guard() -> None:
+    async def only_root(request: web.Request) -> None:
+        raise web.HTTPForbidden()
+
+    class RootOnly(web.View):
+        guard = only_root
+
+    class Neutral:
+        guard = None
+
+    async def create_and_start() -> None:
+        sibling = type("Sibling", (Neutral, RootOnly, Body), {})
+        await start(site(web.view("/sibling", sibling)))
+
+    # Refused when the class is created, or at the latest at startup.
+    with pytest.raises(TypeError, match=r"Neutral\.guard = None shadows the guard"):
+        await create_and_start()
+
+
+async def test_a_subclass_still_replaces_through_a_diamond(
+    aiohttp_client: AiohttpClient,
+) -> None:
+    class Opened(AdminRequired):
+        admin_guard = Public()  # type: ignore[assignment]
+
+    class Edit(AdminRequired):
+        pass
+
+    class Both(Opened, Edit, Body):  # Opened derives from AdminRequired
+        pass
+
+    client = await aiohttp_client(site(web.view("/both", Both)))
+    assert (await client.get("/both")).status == 200

@@ -12,9 +12,11 @@ decorators (outermost first) before its attributes (in the order written),
 each guard once. An attribute name belongs to the first class in the MRO that
 defines it, so a subclass replaces an inherited attribute guard by assigning
 the same name: another guard, `Public()` or `None`; anything else there hides
-the guard and is a `TypeError`. A decorator binds its class and every
-subclass. The answer is computed once per class and kept, until one of the
-attributes it read is assigned anew (a check of one attribute per name).
+the guard and is a `TypeError`, and so is any value under that name from a
+class that does not derive from the guard's (a sibling mixin listed first).
+A decorator binds its class and every subclass. The answer is computed once
+per class and kept, until one of the attributes it read is assigned anew (a
+check of one attribute per name).
 
 A view runs them in its `__await__`, which aiohttp awaits to dispatch it:
 `arm(cls)` wraps the `__await__` the class has (its own, if it overrides it)
@@ -149,9 +151,18 @@ def _collect(cls: type) -> ClassGuards:
                 guard = _attribute_guard(klass, name, value, view=view)
                 if guard is not None:
                     found.append(guard)
-            elif isinstance(value, GuardBase) and not _may_replace(
-                owner, name, winner, view=view
-            ):
+            elif not _is_guard(name, value, view=view):
+                pass
+            elif not issubclass(owner, klass):
+                raise TypeError(
+                    f"{owner.__qualname__}.{name} = {winner!r} shadows the guard "
+                    f"{describe(value)} of {klass.__qualname__}, which "
+                    f"{owner.__qualname__} does not derive from: only a subclass "
+                    f"of {klass.__qualname__} may replace or remove its guard. "
+                    f"Rename the attribute of {owner.__qualname__}, or list "
+                    f"{klass.__qualname__} before it among the bases"
+                )
+            elif not _may_replace(owner, name, winner, view=view):
                 raise TypeError(
                     f"{owner.__qualname__}.{name} = {winner!r} hides the guard "
                     f"{describe(value)} of {klass.__qualname__}: assign another "
@@ -181,6 +192,14 @@ def _attribute_guard(
             "(an async callable taking the request), or None for none"
         )
     return cast("GuardLike", value)
+
+
+def _is_guard(name: str, value: object, *, view: bool) -> bool:
+    """Whether the attribute `name = value` declares a guard (without the
+    checks `_attribute_guard` makes of its owner's)."""
+    if isinstance(value, GuardBase):
+        return True
+    return view and name == "guard" and value is not None and callable(value)
 
 
 def _may_replace(owner: type, name: str, value: object, *, view: bool) -> bool:
