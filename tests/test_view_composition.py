@@ -626,3 +626,106 @@ async def test_a_subclass_still_replaces_through_a_diamond(
 
     client = await aiohttp_client(site(web.view("/both", Both)))
     assert (await client.get("/both")).status == 200
+
+
+# -- every view runs its class guards, whatever armed it -----------------------
+
+
+async def refuse(request: web.Request) -> None:
+    raise web.HTTPForbidden(text="refused")
+
+
+def awaited(view: type[web.View]) -> web.RouteDef:
+    async def delegate(request: web.Request) -> web.StreamResponse:
+        return await view(request)
+
+    return web.get("/delegate", delegate)
+
+
+async def test_a_function_guard_on_a_view_awaited_by_another_handler(
+    aiohttp_client: AiohttpClient,
+) -> None:
+    class Refused(Body, web.View):
+        guard = refuse
+
+    class RefusingMixin:
+        guard = refuse
+
+    class MixedIn(RefusingMixin, Body, web.View):
+        pass
+
+    for view in (Refused, MixedIn):
+        client = await aiohttp_client(site(awaited(view)))
+        assert (await client.get("/delegate", headers=as_user("root"))).status == 403
+
+
+async def test_a_base_guard_assigned_after_a_subclass_was_created(
+    aiohttp_client: AiohttpClient,
+) -> None:
+    class Base(web.View):
+        pass
+
+    class Sub(Body, Base):
+        pass
+
+    Base.guard = Authenticated()  # type: ignore[attr-defined]
+    client = await aiohttp_client(site(awaited(Sub)))
+    assert (await client.get("/delegate")).status == 401
+    assert (await client.get("/delegate", headers=as_user("ed"))).status == 200
+
+
+async def test_an_init_subclass_that_breaks_the_chain(
+    aiohttp_client: AiohttpClient,
+) -> None:
+    class Middle(LoginRequired):
+        def __init_subclass__(cls, **kwargs: Any) -> None:  # no super()
+            pass
+
+    class Leaf(Body, Middle):
+        def __await__(self) -> Generator[None, None, web.StreamResponse]:
+            return self._iter().__await__()
+
+    client = await aiohttp_client(site(awaited(Leaf)))
+    assert (await client.get("/delegate")).status == 401
+    assert (await client.get("/delegate", headers=as_user("ed"))).status == 200
+
+
+@pytest.mark.parametrize("default", [None, Authenticated()])
+async def test_a_guard_assigned_after_the_first_request(
+    aiohttp_client: AiohttpClient, default: Guard[object] | None
+) -> None:
+    class Late(Body, web.View):
+        pass
+
+    client = await aiohttp_client(site(web.view("/late", Late), default=default))
+    assert (await client.get("/late", headers=as_user("ed"))).status == 200
+    Late.guard = Requires("admin", SITE)  # type: ignore[attr-defined]
+    assert (await client.get("/late")).status == 401
+    assert (await client.get("/late", headers=as_user("ed"))).status == 403
+    assert (await client.get("/late", headers=as_user("root"))).status == 200
+    Late.guard = None  # type: ignore[attr-defined]
+    expected = 200 if default is None else 401
+    assert (await client.get("/late")).status == expected
+
+
+async def test_a_sibling_views_own_await_still_runs(
+    aiohttp_client: AiohttpClient,
+) -> None:
+    trail: list[str] = []
+
+    class Checked(web.View):
+        def __await__(self) -> Generator[None, None, web.StreamResponse]:
+            trail.append("own check")
+            if self.request.headers.get("X-Token") != "t":
+                raise web.HTTPForbidden()
+            return super().__await__()
+
+    class Both(LoginRequired, Checked, Body):
+        mark = Mark("guard", trail)
+
+    client = await aiohttp_client(site(web.view("/both", Both)))
+    assert (await client.get("/both", headers=as_user("ed"))).status == 403
+    assert trail == ["guard", "own check"]
+    headers = {**as_user("ed"), "X-Token": "t"}
+    assert (await client.get("/both", headers=headers)).status == 200
+    assert (await client.get("/both", headers={"X-Token": "t"})).status == 401

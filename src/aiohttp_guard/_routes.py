@@ -5,12 +5,14 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Collection, Iterator
-from typing import cast
+from typing import TypeAlias, cast
 
 import attrs
 from aiohttp import hdrs, web
+from aiohttp.abc import AbstractView
 
 from ._views import (
+    ClassGuards,
     GuardLike,
     arm,
     class_guards,
@@ -20,7 +22,14 @@ from ._views import (
     opens_route,
 )
 
-__all__ = ["RouteGuard", "has_own_guard", "public_routes", "routes_report"]
+__all__ = [
+    "OwnGuard",
+    "RouteGuard",
+    "outdated",
+    "own_guard",
+    "public_routes",
+    "routes_report",
+]
 
 
 @attrs.frozen
@@ -49,8 +58,7 @@ def own_guards(handler: object, method: str) -> list[GuardLike]:
     would not run for this handler is a `TypeError`."""
     if is_view_class(handler):
         guards = class_guards(handler)
-        if guards.enforced:
-            arm(handler)
+        arm(handler)
         own = getattr(handler, method.lower(), None)
         return [*guards.declared, *handler_guards(own)]
     owner = _handler_class(handler)
@@ -84,8 +92,24 @@ def _handler_class(handler: object) -> type | None:
     return type(handler)
 
 
-def has_own_guard(handler: object, method: str) -> bool:
-    return bool(own_guards(handler, method))
+#: Whether a route has guards of its own for a method (or is opened), with,
+#: for a view class, the class and the `ClassGuards` the answer was read from.
+OwnGuard: TypeAlias = tuple[bool, type[AbstractView] | None, ClassGuards | None]
+
+
+def own_guard(handler: object, method: str, *, opened: bool) -> OwnGuard:
+    """What the middleware keeps for a route and method: whether the default
+    guard is lifted from it, and what to check that the answer still holds."""
+    own = bool(own_guards(handler, method)) or opened
+    if is_view_class(handler):
+        return own, handler, class_guards(handler)
+    return own, None, None
+
+
+def outdated(decided: OwnGuard) -> bool:
+    """Whether a view class's guards changed since `decided` was made."""
+    view = decided[1]
+    return view is not None and class_guards(view) is not decided[2]
 
 
 def public_routes(

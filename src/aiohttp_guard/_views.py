@@ -18,13 +18,16 @@ A decorator binds its class and every subclass. The answer is computed once
 per class and kept, until one of the attributes it read is assigned anew (a
 check of one attribute per name).
 
-A view runs them in its `__await__`, which aiohttp awaits to dispatch it:
-`arm(cls)` wraps the `__await__` the class has (its own, if it overrides it)
-once, and the wrapper runs the guards of the view's actual class. Classes are
-armed when they are created (a class that declares a guard, and every class
-later derived from it, through its chained `__init_subclass__`), when the
-service reports the routes at startup, and when its middleware first
-dispatches a route, so that a guard is never skipped for want of a hook.
+A view runs them when it dispatches, before its method: `web.View`'s own
+`_iter` (where it calls the method) is wrapped once, at import, to run the
+guards of the view's actual class, and `arm(cls)` wraps every `__await__` and
+`_iter` that a class of the view's MRO overrides, so that an override runs
+them first and cannot go around them. The outermost wrapper of a dispatch
+runs them, the others see a marker on the view and pass. Every view class is
+armed before its first view is made (`AbstractView.__init__` arms its class
+once), and also when a guard is declared on it, when the service reports the
+routes and when its middleware first dispatches a route; each dispatch then
+costs a look-up of the class's cached guards.
 """
 
 from __future__ import annotations
@@ -58,6 +61,9 @@ _GUARDS_ATTR: Final = "__aiohttp_guards__"
 _DECORATED_ATTR: Final = "__aiohttp_guard_decorated__"
 _WATCHED_ATTR: Final = "__aiohttp_guard_watched__"
 _ENFORCES_ATTR: Final = "__aiohttp_guard_enforces__"
+_ARMED_ATTR: Final = "__aiohttp_guard_armed__"
+#: In a view's `__dict__` while the outermost wrapper runs its guards.
+_RUNNING_ATTR: Final = "__aiohttp_guard_running__"
 
 
 class GuardBase:
@@ -276,23 +282,100 @@ def _derived(cls: type) -> None:
 # -- enforcement ---------------------------------------------------------------
 
 
-def arm(view_class: type[AbstractView]) -> None:
-    """Make `view_class` (and what derives from it without overriding
-    `__await__`) run its class guards before it dispatches."""
-    inner = view_class.__await__
-    if getattr(inner, _ENFORCES_ATTR, False):
-        return
+def _wrap_await(
+    inner: Callable[[AbstractView], Generator[Any, None, web.StreamResponse]],
+) -> Callable[[AbstractView], Generator[Any, None, web.StreamResponse]]:
+    """`inner`, a view class's own `__await__`, running the class guards of
+    the view first, unless a wrapper further out already runs them."""
 
     def guarded_await(view: AbstractView) -> Generator[Any, None, web.StreamResponse]:
-        cls = type(view)
-        outer = cls.__await__
-        # When a subclass overrides `__await__` and calls up to this one, the
-        # wrapper armed on that subclass ran first and ran the guards.
-        if outer is guarded_await or not getattr(outer, _ENFORCES_ATTR, False):
+        state = vars(view)
+        if _RUNNING_ATTR in state:
+            return (yield from inner(view))
+        state[_RUNNING_ATTR] = True
+        try:
             request = view.request
-            for guard in class_guards(cls).enforced:
+            for guard in class_guards(type(view)).enforced:
                 yield from guard(request).__await__()
-        return (yield from inner(view))
+            return (yield from inner(view))
+        finally:
+            del state[_RUNNING_ATTR]
 
     setattr(guarded_await, _ENFORCES_ATTR, True)
-    setattr(view_class, "__await__", guarded_await)  # noqa: B010 - mypy forbids assigning methods
+    return guarded_await
+
+
+def _wrap_iter(
+    inner: Callable[[web.View], Awaitable[web.StreamResponse]],
+) -> Callable[[web.View], Awaitable[web.StreamResponse]]:
+    """`inner`, a `web.View` class's `_iter` (where it dispatches to its
+    method), running the class guards of the view first, unless a wrapper
+    further out already runs them."""
+
+    async def guarded_iter(view: web.View) -> web.StreamResponse:
+        state = vars(view)
+        if _RUNNING_ATTR in state:
+            return await inner(view)
+        state[_RUNNING_ATTR] = True
+        try:
+            request = view.request
+            for guard in class_guards(type(view)).enforced:
+                await guard(request)
+            return await inner(view)
+        finally:
+            del state[_RUNNING_ATTR]
+
+    setattr(guarded_iter, _ENFORCES_ATTR, True)
+    return guarded_iter
+
+
+def _wrap(name: str, method: Any) -> Any:
+    return _wrap_await(method) if name == "__await__" else _wrap_iter(method)
+
+
+_DISPATCH: Final = ("__await__", "_iter")
+_VIEW_AWAIT: Final = web.View.__await__
+
+
+def _covered(method: object) -> bool:
+    # `web.View.__await__` dispatches through its `_iter`, which is wrapped.
+    return method is _VIEW_AWAIT or bool(getattr(method, _ENFORCES_ATTR, False))
+
+
+def arm(view_class: type[AbstractView]) -> None:
+    """Make every `__await__` and `_iter` that a view of `view_class` may
+    dispatch through run the view's class guards first (once per dispatch,
+    the outermost one running them), so that an override in any class of the
+    MRO is never a way around them. Done once per class, cheap after that."""
+    if _ARMED_ATTR in view_class.__dict__:
+        return
+    for klass in view_class.__mro__:
+        if klass is AbstractView or not issubclass(klass, AbstractView):
+            continue
+        for name in _DISPATCH:
+            own: object = klass.__dict__.get(name)
+            if callable(own) and not _covered(own):
+                setattr(klass, name, _wrap(name, own))
+    # A mixin that is not a view may bring them too: wrap what the class uses.
+    for name in _DISPATCH:
+        used: object = getattr(view_class, name, None)
+        if callable(used) and not _covered(used):
+            setattr(view_class, name, _wrap(name, used))
+    setattr(view_class, _ARMED_ATTR, True)
+
+
+def _arm_on_first_view(init: Callable[[AbstractView, web.Request], None]) -> Any:
+    def __init__(self: AbstractView, request: web.Request) -> None:  # noqa: N807
+        cls = type(self)
+        if _ARMED_ATTR not in cls.__dict__:
+            arm(cls)
+        init(self, request)
+
+    return __init__
+
+
+# Every view is armed before its first dispatch, whatever made it: its
+# creation, a route, or a handler awaiting it. `web.View`'s own dispatch runs
+# the guards of whatever view reaches it.
+setattr(web.View, "_iter", _wrap_iter(getattr(web.View, "_iter")))  # noqa: B009, B010
+setattr(AbstractView, "__init__", _arm_on_first_view(AbstractView.__init__))  # noqa: B010

@@ -17,7 +17,14 @@ from ._acl import ACE, ACL, Decision, EntryTuple
 from ._compat import request_get
 from ._fifo_cache import FifoCache
 from ._request_state import STATE, RequestState
-from ._routes import RouteGuard, has_own_guard, public_routes, routes_report
+from ._routes import (
+    OwnGuard,
+    RouteGuard,
+    outdated,
+    own_guard,
+    public_routes,
+    routes_report,
+)
 from .contexts import Context, ContextFactory, resolve_context
 from .errors import (
     DefaultErrorHandler,
@@ -103,7 +110,7 @@ class AuthService:
         self._revocation_ttl = _longest_ticket_life(policy)
         self._users: FifoCache[str, User] = FifoCache(_USER_CACHE_SIZE)
         self._public: set[web.AbstractRoute] = set()
-        self._own_guard: dict[tuple[web.AbstractRoute, str], bool] = {}
+        self._own_guard: dict[tuple[web.AbstractRoute, str], OwnGuard] = {}
         self._store_down = False
         self._warned_no_issue_time = False
         self.error_handler: ErrorHandler = error_handler or DefaultErrorHandler(
@@ -219,7 +226,7 @@ class AuthService:
     def _make_middleware(self) -> Middleware:
         policy = self.policy
         default = self.default
-        own_guard = self._own_guard
+        own_guards = self._own_guard
         public = self._public
         # A policy that leaves responses alone (bearer tokens) is not asked:
         # awaiting the no-op hook was a measurable share of a request.
@@ -240,15 +247,19 @@ class AuthService:
             try:
                 try:
                     # Decided once per route and method (a view class is
-                    # armed then); a 404 or 405 has no route to decide for.
+                    # armed then), and again when a view class's guards
+                    # change; a 404 or 405 has no route to decide for.
                     if not isinstance(match_info, MatchInfoError):
                         route = match_info.route
                         key = (route, request.method)
-                        guarded = own_guard.get(key)
-                        if guarded is None:
-                            own = has_own_guard(route.handler, request.method)
-                            guarded = own_guard[key] = own or route in public
-                        if not guarded and default is not None:
+                        decided = own_guards.get(key)
+                        if decided is None or (
+                            default is not None and outdated(decided)
+                        ):
+                            decided = own_guards[key] = own_guard(
+                                route.handler, request.method, opened=route in public
+                            )
+                        if not decided[0] and default is not None:
                             await default(request)
                     response = await handler(request)
                 except web.HTTPException as exc:
