@@ -443,9 +443,38 @@ class ResponsePage(web.Response):
         super().__init__(text="page")
 
 
+class StaticHandlers:
+    """Handlers as staticmethods of a class with a class guard."""
+
+    guard = Authenticated()
+
+    @staticmethod
+    async def show(request: web.Request) -> web.Response:
+        return web.Response(text="shown")
+
+
+class InheritedHandlers(StaticHandlers):
+    @staticmethod
+    async def more(request: web.Request) -> web.Response:
+        return web.Response(text="more")
+
+
+class AdminPage(AdminRequired):
+    async def get(self) -> web.Response:
+        return web.Response(text="admin")
+
+    @Authenticated()
+    async def post(self) -> web.Response:
+        return web.Response(text="posted")
+
+
 @pytest.mark.parametrize(
     ("route", "owner"),
     [
+        (web.get("/static", StaticHandlers.show), "StaticHandlers"),
+        (web.get("/inherited", InheritedHandlers.more), "InheritedHandlers"),
+        (web.get("/view-method", AdminPage.get), "AdminPage"),  # type: ignore[arg-type]
+        (web.post("/view-post", AdminPage.post), "AdminPage"),  # type: ignore[arg-type]
         (web.post("/wipe", AdminHandlers().wipe), "AdminHandlers"),
         (web.get("/show", DecoratedHandlers().show), "DecoratedHandlers"),
         (web.get("/partial", functools.partial(AdminHandlers().wipe)), "AdminHandlers"),

@@ -17,6 +17,7 @@ from ._views import (
     arm,
     class_guards,
     describe,
+    function_class,
     handler_guards,
     is_view_class,
     opens_route,
@@ -69,7 +70,7 @@ def own_guards(handler: object, method: str) -> list[GuardLike]:
                 f"{describe(handler)} is routed as a function handler, so the "
                 f"class guards of {owner.__qualname__} "
                 f"({', '.join(map(describe, stray))}) would never run for it: "
-                "decorate the handler itself, or make the class a web.View"
+                "decorate the handler itself, or route the class as a web.View"
             )
     return list(handler_guards(handler))
 
@@ -80,6 +81,11 @@ def _handler_class(handler: object) -> type | None:
     object that aiohttp calls as a function (wrapping it, with a warning)."""
     while isinstance(handler, functools.partial):
         handler = cast("functools.partial[object]", handler).func
+    # A function from the body of a class with class guards: `Handlers.show`
+    # (a staticmethod, or a method used unbound) or a view's method.
+    defined_in = function_class(handler)
+    if defined_in is not None:
+        return defined_in
     if callable(handler):
         handler = inspect.unwrap(handler)
     if inspect.ismethod(handler):
@@ -88,7 +94,7 @@ def _handler_class(handler: object) -> type | None:
     if isinstance(handler, type):
         return handler
     if inspect.isfunction(handler):
-        return None
+        return function_class(handler)
     return type(handler)
 
 

@@ -32,6 +32,8 @@ costs a look-up of the class's cached guards.
 
 from __future__ import annotations
 
+import inspect
+import weakref
 from abc import ABCMeta
 from collections.abc import Awaitable, Callable, Generator, Iterator
 from typing import Any, ClassVar, Final, TypeGuard, cast
@@ -49,6 +51,7 @@ __all__ = [
     "declare_attribute_guard",
     "declare_class_guard",
     "describe",
+    "function_class",
     "handler_guards",
     "is_view_class",
     "mark_guarded",
@@ -123,6 +126,28 @@ class ClassGuards:
 
 _CLASS_GUARDS: dict[type, ClassGuards] = {}
 
+#: The functions in the body of each class that declares or inherits class
+#: guards, with the class: routed as function handlers, they would skip them.
+_CLASS_FUNCTIONS: weakref.WeakKeyDictionary[object, type] = weakref.WeakKeyDictionary()
+
+
+def _record_functions(cls: type) -> None:
+    for value in list(cls.__dict__.values()):
+        function: object = value
+        if isinstance(value, staticmethod | classmethod):
+            function = cast("Any", value).__func__
+        if inspect.isfunction(function):
+            _CLASS_FUNCTIONS.setdefault(function, cls)
+
+
+def function_class(function: object) -> type | None:
+    """The class whose body defines `function` (as a method, staticmethod or
+    classmethod), when that class has or had class guards."""
+    try:
+        return _CLASS_FUNCTIONS.get(function)
+    except TypeError:  # not hashable, so never recorded
+        return None
+
 
 def class_guards(cls: type) -> ClassGuards:
     """The guards declared on `cls` and its bases, computed once per class
@@ -177,9 +202,12 @@ def _collect(cls: type) -> ClassGuards:
         for guard in found:
             if not any(guard is known for known in declared):
                 declared.append(guard)
+    enforced = tuple(g for g in declared if not opens_route(g))
+    if enforced:
+        _record_functions(cls)
     return ClassGuards(
         tuple(declared),
-        tuple(g for g in declared if not opens_route(g)),
+        enforced,
         tuple((name, getattr(cls, name, None)) for name in sorted(names)),
     )
 
@@ -218,6 +246,7 @@ def _may_replace(owner: type, name: str, value: object, *, view: bool) -> bool:
 def declare_attribute_guard(owner: type) -> None:
     """`owner`'s body holds a guard: enforce it on `owner` if it is a view,
     and on every view later derived from it."""
+    _record_functions(owner)
     _watch(owner)
     if is_view_class(owner):
         arm(owner)
@@ -241,6 +270,7 @@ def declare_class_guard(owner: type, guard: GuardLike) -> None:
     _watch(owner)
     for cls in _with_subclasses(owner):
         _CLASS_GUARDS.pop(cls, None)
+        _record_functions(cls)
         if is_view_class(cls):
             arm(cls)
 
@@ -274,7 +304,8 @@ def _watch(owner: type) -> None:
 def _derived(cls: type) -> None:
     """A class was created below one that declares guards: refuse what it
     cannot honour now, and arm it if it is a view."""
-    class_guards(cls)
+    if class_guards(cls).enforced:
+        _record_functions(cls)
     if is_view_class(cls):
         arm(cls)
 
