@@ -154,3 +154,29 @@ async def test_public_leaves_a_routes_own_guard_in_place(
     assert (await client.get("/edit", headers=as_user("al"))).status == 403
     assert (await client.get("/edit", headers=as_user("ed"))).status == 200
     assert "GET /edit -> Requires('edit', ...)" in report(app)
+
+
+# Methods outside aiohttp's METH_ALL that even its C parser lets through (its
+# pure-Python parser lets any token through).
+OTHER_METHODS = ("PROPFIND", "MKCOL", "LOCK", "UNLOCK", "COPY", "MOVE", "PURGE")
+
+
+async def test_other_methods_do_not_grow_the_route_cache(
+    aiohttp_client: AiohttpClient,
+) -> None:
+    app, service = guarded_app()
+    app.router.add_view("/catalog", Catalog)
+    app.router.add_route("*", "/any", shared)
+    client = await aiohttp_client(app)
+    decided = service._own_guard  # pyright: ignore[reportPrivateUsage]
+
+    for method in OTHER_METHODS:
+        assert (await client.request(method, "/catalog")).status == 401
+        assert (await client.request(method, "/any")).status == 401
+        ed = as_user("ed")
+        assert (await client.request(method, "/catalog", headers=ed)).status == 405
+        assert (await client.request(method, "/any", headers=ed)).status == 200
+    assert (await client.get("/any")).status == 401
+    assert (await client.post("/catalog", headers=as_user("ed"))).status == 200
+    # One entry for every other method of each route, and GET and POST.
+    assert len(decided) == 4

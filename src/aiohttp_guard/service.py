@@ -251,13 +251,22 @@ class AuthService:
                     # change; a 404 or 405 has no route to decide for.
                     if not isinstance(match_info, MatchInfoError):
                         route = match_info.route
-                        key = (route, request.method)
+                        # A route of one method is decided once; a '*' route
+                        # once per standard method, and once for any other
+                        # token (aiohttp answers them 405 on a view), so that
+                        # made-up methods cannot grow the cache.
+                        method = route.method
+                        if method == hdrs.METH_ANY:
+                            method = request.method
+                            if method not in hdrs.METH_ALL:
+                                method = ""
+                        key = (route, method)
                         decided = own_guards.get(key)
                         if decided is None or (
                             default is not None and outdated(decided)
                         ):
                             decided = own_guards[key] = own_guard(
-                                route.handler, request.method, opened=route in public
+                                route.handler, method, opened=route in public
                             )
                         if not decided[0] and default is not None:
                             await default(request)
