@@ -758,3 +758,13 @@ async def test_a_sibling_views_own_await_still_runs(
     headers = {**as_user("ed"), "X-Token": "t"}
     assert (await client.get("/both", headers=headers)).status == 200
     assert (await client.get("/both", headers={"X-Token": "t"})).status == 401
+
+
+@pytest.mark.parametrize("name", ["__guard__", "__call__"])
+def test_a_guard_under_a_dunder_name_is_refused(name: str) -> None:
+    # Python 3.11 wraps errors from __set_name__ in a RuntimeError.
+    with pytest.raises((TypeError, RuntimeError)) as info:
+        type("Dunder", (Body, web.View), {name: Authenticated()})
+    error = info.value.__cause__ or info.value
+    assert isinstance(error, TypeError)
+    assert f"Dunder.{name} has a dunder name" in str(error)

@@ -108,6 +108,12 @@ class BaseGuard(GuardBase, abc.ABC, Generic[T]):
         return AllOf(self, other)
 
     def __set_name__(self, owner: type, name: str) -> None:
+        if name.startswith("__") and name.endswith("__"):
+            raise TypeError(
+                f"guard attribute {owner.__name__}.{name} has a dunder name, "
+                "which Python keeps for itself, so the guard would never run: "
+                "name it 'guard'"
+            )
         if name.lower() in _HTTP_METHOD_NAMES:
             raise TypeError(
                 f"guard attribute {owner.__name__}.{name} is named like an HTTP "
