@@ -768,3 +768,39 @@ def test_a_guard_under_a_dunder_name_is_refused(name: str) -> None:
     error = info.value.__cause__ or info.value
     assert isinstance(error, TypeError)
     assert f"Dunder.{name} has a dunder name" in str(error)
+
+
+class OpenButThrottled(Public):
+    """Open to everyone (the default guard leaves it alone), within a quota."""
+
+    async def check(self, request: web.Request) -> None:
+        if request.headers.get("X-Quota") != "ok":
+            raise web.HTTPTooManyRequests()
+
+
+async def test_a_public_subclass_with_a_check_runs_on_views(
+    aiohttp_client: AiohttpClient,
+) -> None:
+    class Throttled(Body, web.View):
+        guard = OpenButThrottled()
+
+    class ThrottledSub(Throttled):
+        pass
+
+    @OpenButThrottled()
+    async def throttled(request: web.Request) -> web.Response:
+        return web.Response(text="throttled")
+
+    app = site(
+        web.view("/view", Throttled),
+        web.view("/sub", ThrottledSub),
+        web.get("/function", throttled),
+        default=Authenticated(),
+    )
+    client = await aiohttp_client(app)
+    for path in ("/view", "/sub", "/function"):
+        assert (await client.get(path)).status == 429, path
+        assert (await client.get(path, headers={"X-Quota": "ok"})).status == 200, path
+    assert "GET /view -> Public()" in {
+        str(r) for r in AuthService.of(app).routes_report(app)
+    }

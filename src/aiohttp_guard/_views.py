@@ -76,10 +76,17 @@ class GuardBase:
 
     #: True for `Public()`, which opens a route rather than checking it.
     opens_route: ClassVar[bool] = False
+    #: True for a guard whose check does nothing (`Public()`, not a subclass
+    #: with a check of its own): a view need not run it.
+    checks_nothing: ClassVar[bool] = False
 
 
 def opens_route(guard: object) -> bool:
     return isinstance(guard, GuardBase) and guard.opens_route
+
+
+def _checks_nothing(guard: object) -> bool:
+    return isinstance(guard, GuardBase) and guard.checks_nothing
 
 
 def describe(guard: object) -> str:
@@ -116,7 +123,7 @@ class ClassGuards:
     #: Everything declared, `Public()` markers included (the routes report).
     declared: tuple[GuardLike, ...]
     #: What a view of the class runs before dispatching: `declared` without
-    #: the markers.
+    #: the plain `Public()` markers (a subclass of `Public` with a check runs).
     enforced: tuple[GuardLike, ...]
     #: Each attribute name that holds a guard somewhere in the MRO (and a
     #: view's `guard`), with the value the class showed for it: a guard
@@ -202,7 +209,7 @@ def _collect(cls: type) -> ClassGuards:
         for guard in found:
             if not any(guard is known for known in declared):
                 declared.append(guard)
-    enforced = tuple(g for g in declared if not opens_route(g))
+    enforced = tuple(g for g in declared if not _checks_nothing(g))
     if enforced:
         _record_functions(cls)
     return ClassGuards(

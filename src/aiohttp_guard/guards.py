@@ -251,6 +251,13 @@ class Public(BaseGuard[None]):
 
     __slots__ = ()
     opens_route = True
+    checks_nothing = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "check" in cls.__dict__:
+            # Its check runs wherever the guard is declared, views included.
+            cls.checks_nothing = False
 
     def __repr__(self) -> str:
         return "Public()"
