@@ -328,12 +328,13 @@ def _wrap_await(
 
     def guarded_await(view: AbstractView) -> Generator[Any, None, web.StreamResponse]:
         state = vars(view)
-        if _RUNNING_ATTR in state:
+        guards = () if _RUNNING_ATTR in state else class_guards(type(view)).enforced
+        if not guards:
             return (yield from inner(view))
         state[_RUNNING_ATTR] = True
         try:
             request = view.request
-            for guard in class_guards(type(view)).enforced:
+            for guard in guards:
                 yield from guard(request).__await__()
             return (yield from inner(view))
         finally:
@@ -352,12 +353,13 @@ def _wrap_iter(
 
     async def guarded_iter(view: web.View) -> web.StreamResponse:
         state = vars(view)
-        if _RUNNING_ATTR in state:
+        guards = () if _RUNNING_ATTR in state else class_guards(type(view)).enforced
+        if not guards:
             return await inner(view)
         state[_RUNNING_ATTR] = True
         try:
             request = view.request
-            for guard in class_guards(type(view)).enforced:
+            for guard in guards:
                 await guard(request)
             return await inner(view)
         finally:
