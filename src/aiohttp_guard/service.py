@@ -342,11 +342,9 @@ class AuthService:
 
     async def _revoked(self, request: web.Request, identity: Identity) -> bool:
         try:
-            not_before = await self.revocations.not_before(identity.user_id)
+            not_before = await self._not_before(identity.user_id)
         except Exception as exc:
-            self._store_unreachable(exc)
             raise refusal(self.error_handler.unavailable(request)) from exc
-        self._store_answers()
         if identity.issued_ms is None and not_before is not None:
             self._warn_no_issue_time()
         return _revoked_by(identity, not_before)
@@ -373,33 +371,37 @@ class AuthService:
         if self._memory_store is not None and not len(self._memory_store):
             return True
         try:
-            not_before = await self.revocations.not_before(renewal.user_id)
-        except Exception as exc:
-            self._store_unreachable(exc)
+            not_before = await self._not_before(renewal.user_id)
+        except Exception:
             return False
-        self._store_answers()
         if _revoked_by(renewal, not_before):
             await self.policy.forget(request)
             state.resolved, state.identity = True, None
             return False
         return True
 
-    def _store_unreachable(self, exc: Exception) -> None:
-        if not self._store_down:
-            self._store_down = True
-            log.error(
-                "aiohttp_guard: revocation store %r unreachable, refusing "
-                "identified requests until it answers: %r",
-                self.revocations,
-                exc,
-            )
-
-    def _store_answers(self) -> None:
+    async def _not_before(self, user_id: str) -> int | None:
+        """The store's not-before time for `user_id`; raises what the store
+        raised when it does not answer. An outage is logged once, at its
+        start, and its end once."""
+        try:
+            not_before = await self.revocations.not_before(user_id)
+        except Exception as exc:
+            if not self._store_down:
+                self._store_down = True
+                log.error(
+                    "aiohttp_guard: revocation store %r unreachable, refusing "
+                    "identified requests until it answers: %r",
+                    self.revocations,
+                    exc,
+                )
+            raise
         if self._store_down:
             self._store_down = False
             log.warning(
                 "aiohttp_guard: revocation store %r answers again", self.revocations
             )
+        return not_before
 
     async def logout_everywhere(
         self, user_id: str, request: web.Request | None = None
@@ -605,10 +607,15 @@ def _checked_groups(groups: Groups, user_id: str | None) -> Groups:
     return groups
 
 
+def _members(policy: AbstractAuthentication) -> tuple[AbstractAuthentication, ...]:
+    """The policies behind `policy`: a chain's, or itself."""
+    return policy.policies if isinstance(policy, PolicyChain) else (policy,)
+
+
 def _longest_ticket_life(policy: AbstractAuthentication) -> float | None:
     """How long a ticket issued now can stay valid: revocation entries need to
     live no longer. None when a policy cannot tell (entries are kept)."""
-    policies = policy.policies if isinstance(policy, PolicyChain) else (policy,)
+    policies = _members(policy)
     tickets = [p for p in policies if isinstance(p, TicketPolicyBase)]
     if len(tickets) != len(policies) or any(p.accept_legacy for p in tickets):
         # Legacy tickets tell no issue time, so no lifetime bounds them.
@@ -629,9 +636,8 @@ def _sub_applications(app: web.Application) -> Iterator[web.Application]:
 def _credentials(policy: AbstractAuthentication) -> set[object]:
     """What makes a ticket valid for `policy`: its keys' ids, or the policy
     object itself for a policy of one's own."""
-    policies = policy.policies if isinstance(policy, PolicyChain) else (policy,)
     found: set[object] = set()
-    for member in policies:
+    for member in _members(policy):
         if isinstance(member, TicketPolicyBase):
             found.update(member.codec.key_ids)
         else:

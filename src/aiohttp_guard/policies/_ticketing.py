@@ -135,14 +135,15 @@ class TicketPolicyBase(AbstractAuthentication):
         return None if identity is None else identity.user_id
 
     def new_ticket(self, request: web.BaseRequest, user_id: str) -> Ticket:
-        if self.include_ip and client_ip(request) is None:
+        ip = client_ip(request)
+        if self.include_ip and ip is None:
             raise RuntimeError(
                 f"{type(self).__name__}(include_ip=True) cannot bind a ticket to "
                 f"this client: its address {request.remote!r} is not an IP "
                 "address (a Unix socket?). Serve over TCP, let aiohttp-remotes "
                 "set the client's address behind a proxy, or set include_ip=False"
             )
-        return self.ticket_for(user_id, client_ip(request) or "")
+        return self.ticket_for(user_id, ip or "")
 
     def ticket_for(self, user_id: str, address: str) -> Ticket:
         """A new login ticket for `user_id` on a client at `address` (used
