@@ -168,7 +168,7 @@ async def test_other_methods_do_not_grow_the_route_cache(
     app.router.add_view("/catalog", Catalog)
     app.router.add_route("*", "/any", shared)
     client = await aiohttp_client(app)
-    decided = service._own_guard  # pyright: ignore[reportPrivateUsage]
+    decided = service._routes  # pyright: ignore[reportPrivateUsage]
 
     for method in OTHER_METHODS:
         assert (await client.request(method, "/catalog")).status == 401

@@ -31,6 +31,7 @@ from .policies import (
     SessionTicketPolicy,
 )
 from .redirects import is_safe_next, safe_next
+from .request_context import RequestContext
 from .revocation import MemoryRevocationStore, RedisRevocationStore, RevocationStore
 from .service import AuthService, GroupResolver, Groups
 from .tickets import InvalidTicket, Ticket, TicketCodec
@@ -67,6 +68,7 @@ __all__ = [
     "PolicyChain",
     "Public",
     "RedisRevocationStore",
+    "RequestContext",
     "Requires",
     "RevocationStore",
     "RouteGuard",

@@ -9,22 +9,19 @@ zero-argument callable.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable, Coroutine, Hashable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, Final, ParamSpec, TypeAlias, TypeVar, cast
+from collections.abc import Awaitable, Callable, Coroutine, Hashable, Sequence
+from typing import Any, Final, ParamSpec, TypeAlias, TypeVar, cast
 
 import attrs
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
 from ._acl import ACL
-from ._compat import request_get, request_key
+from .authenticator import SERVICE, Groups
 from .guards import BaseGuard
-from .permissions import AuthenticatedUser, Everyone
-from .policies._state import peek_state, set_state
-from .service import AuthService, Groups, service_on
-
-if TYPE_CHECKING:
-    from aiohttp.web import RequestKey
+from .permissions import principal_set
+from .request_context import RequestContext
+from .request_state import RequestState
 
 __all__ = ["acl_middleware", "acl_required", "get_permitted", "get_user_groups"]
 
@@ -36,15 +33,13 @@ GroupCallback: TypeAlias = Callable[[str | None], Groups | Awaitable[Groups]]
 #: An old context: a sequence of entries, or a zero-argument callable giving one.
 LegacyContext: TypeAlias = Sequence[Any] | Callable[[], Sequence[Any]]
 
-# Each app's callback, by the app whose middlewares list `acl_middleware`: a
+# The notes of this module on a request: each app's callback, by the app
+# whose middlewares list `acl_middleware`, and the groups last computed. A
 # service reads the callback of its own app (or of a sub-application below it
-# without a service of its own), never one of a parent app, whose service
-# it belongs to.
-_CALLBACKS: Final = cast(
-    "RequestKey[dict[web.Application, GroupCallback]]",
-    request_key("acl.callbacks", dict),
-)
-_GROUPS_NOTE: Final = object()
+# without a service of its own), never one of a parent app, whose service it
+# belongs to.
+_CALLBACKS: Final = object()
+_GROUPS: Final = object()
 
 
 @attrs.frozen
@@ -60,25 +55,34 @@ def acl_middleware(callback: GroupCallback) -> Middleware:
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        callbacks = request_get(request, _CALLBACKS)
-        if callbacks is None:
-            callbacks = request[_CALLBACKS] = {}
+        callbacks = RequestState.current(request).note_or_new(_CALLBACKS, _Callbacks)
         callbacks[request.match_info.current_app] = callback
         return await handler(request)
 
     return middleware
 
 
-def _callback(request: web.Request, service: AuthService) -> GroupCallback | None:
-    """The callback of the innermost app at or below `service`'s own app."""
-    callbacks = request_get(request, _CALLBACKS)
-    if not callbacks:
+class _Callbacks(dict[web.Application, GroupCallback]):
+    """The callbacks a request's `acl_middleware`s set, by app."""
+
+
+def _callback(context: RequestContext) -> GroupCallback | None:
+    """The callback of the innermost app at or below the context's service's
+    own app. An `acl_middleware` listed before the service's middleware
+    noted it in the state the context stands in for."""
+    found = [
+        callbacks
+        for state in context.chain()
+        if (callbacks := state.note(_CALLBACKS, _Callbacks)) is not None
+    ]
+    if not found:
         return None
-    for app in reversed(request.match_info.apps):
-        callback = callbacks.get(app)
-        if callback is not None:
-            return callback
-        if service_on(app) is service:
+    for app in reversed(context.request.match_info.apps):
+        for callbacks in found:
+            callback = callbacks.get(app)
+            if callback is not None:
+                return callback
+        if app.get(SERVICE) is context.authenticator:
             break
     return None
 
@@ -90,38 +94,21 @@ async def get_user_groups(request: web.Request) -> frozenset[Hashable] | None:
     service's `groups` resolver stands in for the callback. They are kept for
     the rest of the request, for as long as its user stays the same: a login
     or logout in the handler is seen."""
-    service = AuthService.of(request)
-    user_id = await service.identify(request)
-    callback = _callback(request, service)
-    known = peek_state(request, _GROUPS_NOTE)
-    if (
-        isinstance(known, _KnownGroups)
-        and known.user_id == user_id
-        and known.callback is callback
-    ):
+    context = RequestContext.of(request)
+    user_id = await context.user_id()
+    callback = _callback(context)
+    known = context.note(_GROUPS, _KnownGroups)
+    if known is not None and known.user_id == user_id and known.callback is callback:
         return known.principals
     if callback is None:
-        groups = await service.resolve_groups(user_id)
+        groups = await context.authenticator.resolve_groups(user_id)
     else:
         answer = callback(user_id)
         groups = await answer if inspect.isawaitable(answer) else answer
-    principals = _principals(groups, user_id)
-    set_state(request, _GROUPS_NOTE, _KnownGroups(callback, user_id, principals))
+    # The bare user id, as aiohttp_auth had it, not `User(user_id)`.
+    principals = principal_set(groups, user_id)
+    context.set_note(_GROUPS, _KnownGroups(callback, user_id, principals))
     return principals
-
-
-def _principals(
-    groups: Iterable[Hashable] | None, user_id: str | None
-) -> frozenset[Hashable] | None:
-    if groups is None:
-        return None
-    if isinstance(groups, str | bytes):
-        raise TypeError(
-            f"the group callback returned {groups!r}: return a tuple of groups"
-        )
-    if user_id is None:
-        return frozenset((*groups, Everyone))
-    return frozenset((*groups, Everyone, AuthenticatedUser, user_id))
 
 
 def _acl_of(context: LegacyContext) -> ACL[Any]:

@@ -14,7 +14,6 @@ from aiohttp.abc import AbstractView
 from ._views import (
     ClassGuards,
     GuardLike,
-    arm,
     class_guards,
     describe,
     function_class,
@@ -23,14 +22,7 @@ from ._views import (
     opens_route,
 )
 
-__all__ = [
-    "OwnGuard",
-    "RouteGuard",
-    "outdated",
-    "own_guard",
-    "public_routes",
-    "routes_report",
-]
+__all__ = ["RouteDecisions", "RouteGuard", "public_routes", "routes_report"]
 
 
 @attrs.frozen
@@ -55,11 +47,10 @@ class RouteGuard:
 
 def own_guards(handler: object, method: str) -> list[GuardLike]:
     """The guards a route's handler brings for `method` requests, `Public()`
-    markers included. A view class is armed on the way; a class guard that
-    would not run for this handler is a `TypeError`."""
+    markers included. A class guard that would not run for this handler is a
+    `TypeError`."""
     if is_view_class(handler):
         guards = class_guards(handler)
-        arm(handler)
         own = getattr(handler, method.lower(), None)
         return [*guards.declared, *handler_guards(own)]
     owner = _handler_class(handler)
@@ -100,19 +91,55 @@ def _handler_class(handler: object) -> type | None:
 
 #: Whether a route has guards of its own for a method (or is opened), with,
 #: for a view class, the class and the `ClassGuards` the answer was read from.
-OwnGuard: TypeAlias = tuple[bool, type[AbstractView] | None, ClassGuards | None]
+_Decision: TypeAlias = tuple[bool, type[AbstractView] | None, ClassGuards | None]
 
 
-def own_guard(handler: object, method: str, *, opened: bool) -> OwnGuard:
-    """What the middleware keeps for a route and method: whether the default
-    guard is lifted from it, and what to check that the answer still holds."""
+class RouteDecisions:
+    """Which routes the service's default guard covers: those without a
+    guard of their own that `public()` did not open.
+
+    Decided once per route and method, and again when a view class's guards
+    change. A route of one method is decided once; a '*' route once per
+    standard method, and once for any other token (aiohttp answers them 405
+    on a view), so that made-up methods cannot grow what is kept.
+    """
+
+    def __init__(self) -> None:
+        self.public: set[web.AbstractRoute] = set()
+        self._decided: dict[tuple[web.AbstractRoute, str], _Decision] = {}
+
+    def __len__(self) -> int:
+        """How many decisions are kept."""
+        return len(self._decided)
+
+    def open(self, target: web.AbstractResource | web.AbstractRoute) -> None:
+        """Lift the default guard from `target` (see `AuthService.public`)."""
+        self.public.update(public_routes(target))
+        self._decided.clear()
+
+    def needs_default(self, route: web.AbstractRoute, method: str) -> bool:
+        """Whether a `method` request to `route` needs the default guard."""
+        if route.method != hdrs.METH_ANY:
+            method = route.method
+        elif method not in hdrs.METH_ALL:
+            method = ""
+        key = (route, method)
+        decided = self._decided.get(key)
+        if decided is None or _outdated(decided):
+            decided = self._decided[key] = _decide(
+                route.handler, method, opened=route in self.public
+            )
+        return not decided[0]
+
+
+def _decide(handler: object, method: str, *, opened: bool) -> _Decision:
     own = bool(own_guards(handler, method)) or opened
     if is_view_class(handler):
         return own, handler, class_guards(handler)
     return own, None, None
 
 
-def outdated(decided: OwnGuard) -> bool:
+def _outdated(decided: _Decision) -> bool:
     """Whether a view class's guards changed since `decided` was made."""
     view = decided[1]
     return view is not None and class_guards(view) is not decided[2]

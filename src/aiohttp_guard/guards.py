@@ -30,7 +30,7 @@ from ._views import (
     mark_guarded,
 )
 from .contexts import Context, ContextFactory, resolve_context, static_acl
-from .service import request_state
+from .request_context import RequestContext
 
 log = logging.getLogger("aiohttp_guard")
 
@@ -173,15 +173,14 @@ class Authenticated(BaseGuard[str]):
         return f"Authenticated(fresh_within={timedelta(milliseconds=self._fresh_ms)!r})"
 
     async def check(self, request: web.Request) -> str:
-        state = request_state(request)
-        service = state.service
-        identity = await service._identity(state, request)  # pyright: ignore[reportPrivateUsage]
+        context = RequestContext.of(request)
+        identity = await context.identity()
         if identity is None:
-            raise service.unauthenticated(request)
+            raise context.unauthenticated()
         if self._fresh_ms is not None:
             login = identity.login_ms
             if login is None or time.time() * 1000 - login > self._fresh_ms:
-                raise service.unauthenticated(request)
+                raise context.unauthenticated()
         return identity.user_id
 
 
@@ -221,26 +220,17 @@ class Requires(BaseGuard[Decision[Perm]], Generic[Perm]):
         return f"Requires({self.permission!r}, ...)"
 
     async def check(self, request: web.Request) -> Decision[Perm]:
-        state = request_state(request)
-        service = state.service
+        context = RequestContext.of(request)
         acl = self._acl
         if acl is None:
             acl = await resolve_context(self._context, request)
-        # Read directly once resolved: awaiting `_principals` for it costs a
-        # coroutine per guard.
-        principals = (
-            state.principals
-            if state.principals_resolved
-            else await service._principals(state, request)  # pyright: ignore[reportPrivateUsage]
-        )
-        decision = acl.permits(principals, self.permission)
+        decision = acl.permits(await context.principals(), self.permission)
         if decision.allowed:
             return decision
         log.debug("%s %s: %s", request.method, request.path, decision)
-        identity = await service._identity(state, request)  # pyright: ignore[reportPrivateUsage]
-        if identity is None:
-            raise service.unauthenticated(request)
-        raise service.forbidden(request, f"{self.permission!r} is not permitted")
+        if await context.identity() is None:
+            raise context.unauthenticated()
+        raise context.forbidden(f"{self.permission!r} is not permitted")
 
 
 class Public(BaseGuard[None]):

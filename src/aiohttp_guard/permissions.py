@@ -8,6 +8,7 @@ mistaken for a group of the same name.
 from __future__ import annotations
 
 import enum
+from collections.abc import Hashable, Iterable
 from typing import Final
 
 import attrs
@@ -20,6 +21,7 @@ __all__ = [
     "Group",
     "Permission",
     "User",
+    "principal_set",
 ]
 
 
@@ -65,3 +67,21 @@ Allow: Final = Permission.Allow
 Deny: Final = Permission.Deny
 Everyone: Final = Group.Everyone
 AuthenticatedUser: Final = Group.AuthenticatedUser
+
+
+def principal_set(
+    groups: Iterable[Hashable] | None, user: Hashable | None
+) -> frozenset[Hashable] | None:
+    """Whom a request speaks for: its `groups` and `Everyone`, and when a user
+    is logged in, `AuthenticatedUser` and `user` (the user's principal).
+    None when `groups` is None: the user is denied everything."""
+    if groups is None:
+        return None
+    if isinstance(groups, str | bytes):
+        raise TypeError(
+            f"the groups of {user!r} are {groups!r}: a group resolver returns "
+            "a tuple of groups, such as ('editors',), or None"
+        )
+    if user is None:
+        return frozenset((*groups, Everyone))
+    return frozenset((*groups, Everyone, AuthenticatedUser, user))

@@ -15,7 +15,6 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 from yarl import URL
 
-from .policies._ticketing import TicketPolicyBase
 from .policies.base import AbstractAuthentication
 from .policies.bearer import BearerTicketPolicy
 from .policies.chain import PolicyChain
@@ -40,7 +39,9 @@ def bearer_header(
     return {"Authorization": f"Bearer {_ticket_for(policy, user_id, ip)}"}
 
 
-def _ticket_for(policy: TicketPolicyBase, user_id: str, ip: str) -> str:
+def _ticket_for(
+    policy: CookieTicketPolicy | BearerTicketPolicy, user_id: str, ip: str
+) -> str:
     return policy.codec.encode(policy.ticket_for(user_id, ip))
 
 

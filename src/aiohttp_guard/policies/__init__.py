@@ -1,6 +1,7 @@
 """Authentication policies: where a user's identity is kept between requests."""
 
-from .base import AbstractAuthentication, Identity
+from ..identity import Identity
+from .base import AbstractAuthentication
 from .bearer import BearerTicketPolicy
 from .chain import PolicyChain
 from .cookie import CookieTicketPolicy

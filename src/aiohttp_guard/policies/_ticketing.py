@@ -1,11 +1,16 @@
-"""What the ticket-carrying policies share: options, verification, reissue."""
+"""What the ticket-carrying policies share: options, verification, reissue.
+
+`TicketPolicyBase` knows tickets, not where they travel; `NamedTicketPolicy`
+adds the name a client keeps its ticket under (a cookie's, or a key of the
+session), in aiohttp_auth's argument order.
+"""
 
 from __future__ import annotations
 
 import abc
 import ipaddress
 import logging
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from datetime import timedelta
 from typing import Final
 
@@ -13,11 +18,18 @@ from aiohttp import web
 
 from .._durations import seconds
 from .._fifo_cache import FifoCache
+from ..identity import Identity
+from ..request_state import RequestState
 from ..tickets import LEGACY_KEY_ID, VERSION, InvalidTicket, Ticket, TicketCodec
-from ._state import renewal_allowed
-from .base import AbstractAuthentication, Identity
+from .base import AbstractAuthentication
 
-__all__ = ["TicketPolicyBase", "canonical_ip", "client_ip", "may_reissue"]
+__all__ = [
+    "NamedTicketPolicy",
+    "TicketPolicyBase",
+    "canonical_ip",
+    "client_ip",
+    "may_reissue",
+]
 
 log = logging.getLogger("aiohttp_guard")
 
@@ -52,19 +64,29 @@ def may_reissue(request: web.BaseRequest, response: web.StreamResponse) -> bool:
     return (
         200 <= response.status < 300
         and not response.prepared
-        and renewal_allowed(request)
+        and RequestState.current(request).may_renew()
     )
 
 
 class TicketPolicyBase(AbstractAuthentication):
-    """Options and checks common to the cookie and session ticket policies.
+    """Options and checks common to the ticket policies.
 
-    `accept_legacy=True` also reads aiohttp_auth's tickets, with
-    `legacy_secret` when given (the old application's secret, of any length:
-    it only ever reads them) or else the ring's keys. It cannot be combined
-    with `max_lifetime`: those tickets do not record when their user logged
-    in, so they count as logged in at the epoch and no limit counted from
-    the login could let one through.
+    Args:
+        secret: One key (bytes, at least 16), a key ring (the first key
+            signs, every one verifies) or a ready `TicketCodec`.
+        max_age: How long a ticket stays valid, in seconds or a timedelta.
+        reissue_time: A ticket with less than this left (seconds or a
+            timedelta) is renewed on a successful response. Default: never.
+        include_ip: Bind tickets to the client's IP address. Default: False.
+        max_lifetime: Bound a login's total life, counted from the login
+            however often its ticket is renewed (seconds or a timedelta).
+            Default: no bound.
+        accept_legacy: Also read aiohttp_auth's tickets, for the time of a
+            migration, and reissue them in the current format. Not with
+            `max_lifetime`: they do not record when their user logged in,
+            so they count as logged in at the epoch. Default: False.
+        legacy_secret: The old application's secret (of any length: it only
+            ever reads aiohttp_auth's tickets). Default: the ring's keys.
     """
 
     def __init__(
@@ -73,7 +95,6 @@ class TicketPolicyBase(AbstractAuthentication):
         max_age: float | timedelta,
         reissue_time: float | timedelta | None = None,
         include_ip: bool = False,
-        cookie_name: str = "AUTH_TKT",
         *,
         max_lifetime: float | timedelta | None = None,
         accept_legacy: bool = False,
@@ -110,7 +131,6 @@ class TicketPolicyBase(AbstractAuthentication):
             None if max_lifetime is None else seconds(max_lifetime, "max_lifetime")
         )
         self.include_ip = include_ip
-        self.cookie_name = cookie_name
         self._identities: FifoCache[int, tuple[Ticket, Identity]] = FifoCache(
             _IDENTITY_CACHE_SIZE
         )
@@ -123,8 +143,25 @@ class TicketPolicyBase(AbstractAuthentication):
         return (
             f"{type(self).__name__}(max_age={self.max_age}, "
             f"reissue_time={self.reissue_time}, include_ip={self.include_ip}, "
-            f"cookie_name={self.cookie_name!r}, codec={self.codec!r})"
+            f"codec={self.codec!r})"
         )
+
+    @property
+    def max_ticket_age(self) -> float | None:
+        """`max_age` and the clock skew the codec allows between instances;
+        None with `accept_legacy`: aiohttp_auth's tickets tell no issue time,
+        so no age bounds them."""
+        if self.accept_legacy:
+            return None
+        return self._longest_life_ms / 1000
+
+    def credential_ids(self) -> frozenset[Hashable]:
+        return self.codec.key_ids
+
+    @property
+    def ticket_kind(self) -> str:
+        """What the policy's tickets are called in logs."""
+        return type(self).__name__
 
     @abc.abstractmethod
     async def identify(self, request: web.Request) -> Identity | None:
@@ -134,18 +171,7 @@ class TicketPolicyBase(AbstractAuthentication):
         identity = await self.identify(request)
         return None if identity is None else identity.user_id
 
-    def new_ticket(self, request: web.BaseRequest, user_id: str) -> Ticket:
-        ip = client_ip(request)
-        if self.include_ip and ip is None:
-            raise RuntimeError(
-                f"{type(self).__name__}(include_ip=True) cannot bind a ticket to "
-                f"this client: its address {request.remote!r} is not an IP "
-                "address (a Unix socket?). Serve over TCP, let aiohttp-remotes "
-                "set the client's address behind a proxy, or set include_ip=False"
-            )
-        return self.ticket_for(user_id, ip or "")
-
-    def ticket_for(self, user_id: str, address: str) -> Ticket:
+    def ticket_for(self, user_id: str, address: str | None) -> Ticket:
         """A new login ticket for `user_id` on a client at `address` (used
         only when the policy binds tickets to addresses, and then it must be
         an IP address)."""
@@ -154,7 +180,10 @@ class TicketPolicyBase(AbstractAuthentication):
             ip = canonical_ip(address)
             if ip is None:
                 raise ValueError(
-                    f"include_ip=True binds tickets to an IP address, not {address!r}"
+                    f"{type(self).__name__}(include_ip=True) binds tickets to an "
+                    f"IP address, and {address!r} is not an IP address (a Unix "
+                    "socket?). Serve over TCP, let aiohttp-remotes set the "
+                    "client's address behind a proxy, or set include_ip=False"
                 )
         return self.codec.issue(
             user_id, self.max_age, ip=ip, max_lifetime=self.max_lifetime
@@ -190,7 +219,7 @@ class TicketPolicyBase(AbstractAuthentication):
             else:
                 ticket = self.codec.decode(text, ip=ip)
         except InvalidTicket as exc:
-            log.debug("rejected %s ticket: %s", self.cookie_name, exc.reason)
+            log.debug("rejected %s ticket: %s", self.ticket_kind, exc.reason)
             return None
         if (
             ticket.expires_ms - ticket.issued_ms > self._longest_life_ms
@@ -201,12 +230,12 @@ class TicketPolicyBase(AbstractAuthentication):
             # issued by hand) would outlive them, so it is refused. Legacy
             # tickets have no issue time; revocations are kept for good
             # while they are accepted.
-            log.debug("rejected %s ticket: outlives max_age", self.cookie_name)
+            log.debug("rejected %s ticket: outlives max_age", self.ticket_kind)
             return None
         if self.max_lifetime is not None:
             limit = ticket.login_ms + round(self.max_lifetime * 1000)
             if self.codec.now_ms() >= limit:
-                log.debug("rejected %s ticket: past max_lifetime", self.cookie_name)
+                log.debug("rejected %s ticket: past max_lifetime", self.ticket_kind)
                 return None
         return ticket
 
@@ -242,5 +271,42 @@ class TicketPolicyBase(AbstractAuthentication):
         self._identities.put(id(ticket), (ticket, identity))
         return identity
 
-    def challenge(self, request: web.Request) -> str | None:
-        return f'Cookie realm="aiohttp_guard", cookie-name="{self.cookie_name}"'
+
+class NamedTicketPolicy(TicketPolicyBase):
+    """A ticket the client keeps under `cookie_name`: a cookie's name, or the
+    key of the aiohttp_session session that holds it. The other arguments
+    are `TicketPolicyBase`'s."""
+
+    def __init__(
+        self,
+        secret: Secret,
+        max_age: float | timedelta,
+        reissue_time: float | timedelta | None = None,
+        include_ip: bool = False,
+        cookie_name: str = "AUTH_TKT",
+        *,
+        max_lifetime: float | timedelta | None = None,
+        accept_legacy: bool = False,
+        legacy_secret: bytes | Sequence[bytes] | None = None,
+    ) -> None:
+        super().__init__(
+            secret,
+            max_age,
+            reissue_time,
+            include_ip,
+            max_lifetime=max_lifetime,
+            accept_legacy=accept_legacy,
+            legacy_secret=legacy_secret,
+        )
+        self.cookie_name = cookie_name
+
+    @property
+    def ticket_kind(self) -> str:
+        return self.cookie_name
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(max_age={self.max_age}, "
+            f"reissue_time={self.reissue_time}, include_ip={self.include_ip}, "
+            f"cookie_name={self.cookie_name!r}, codec={self.codec!r})"
+        )

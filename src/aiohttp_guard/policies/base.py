@@ -3,25 +3,13 @@
 from __future__ import annotations
 
 import abc
+from collections.abc import Hashable
 
-import attrs
 from aiohttp import web
 
+from ..identity import Identity
+
 __all__ = ["AbstractAuthentication", "Identity"]
-
-
-@attrs.frozen
-class Identity:
-    """Who a request comes from, as a policy established it.
-
-    `login_ms` is when the user last proved who they are (milliseconds since
-    the epoch); None when the policy cannot tell, which guards asking for a
-    fresh login treat as stale.
-    """
-
-    user_id: str
-    login_ms: int | None = None
-    issued_ms: int | None = None
 
 
 class AbstractAuthentication(abc.ABC):
@@ -29,9 +17,24 @@ class AbstractAuthentication(abc.ABC):
 
     Subclass it to keep identities somewhere of your own: implement `remember`,
     `forget` and `get`; override `process_response` to write what the request
-    changed into the response (it runs on raised HTTP exceptions too), and
-    `identify` when you know more than the user id.
+    changed into the response (it runs on raised HTTP exceptions too),
+    `identify` when you know more than the user id, and `max_ticket_age` when
+    your credentials expire.
     """
+
+    @property
+    def max_ticket_age(self) -> float | None:
+        """The longest, in seconds, that a credential issued now can stay
+        valid; None when unknown (the default). Revocations are kept that
+        long, and for good when it is None."""
+        return None
+
+    def credential_ids(self) -> frozenset[Hashable]:
+        """What makes a credential valid for this policy: the ids of the keys
+        that verify it. Two services whose policies share one accept each
+        other's tickets, so they must share revocations too. By default the
+        policy object itself: a policy of your own accepts only its own."""
+        return frozenset((self,))
 
     @abc.abstractmethod
     async def remember(self, request: web.Request, user_id: str) -> str | None:

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from aiohttp import hdrs, web
 
+from ..identity import Identity
 from ._ticketing import Secret, TicketPolicyBase
-from .base import Identity
 
 __all__ = ["BearerTicketPolicy"]
 
@@ -45,19 +45,21 @@ class BearerTicketPolicy(TicketPolicyBase):
         max_lifetime: float | timedelta | None = None,
         realm: str = "aiohttp_guard",
     ) -> None:
-        super().__init__(
-            secret, max_age, None, include_ip, "Bearer", max_lifetime=max_lifetime
-        )
+        super().__init__(secret, max_age, None, include_ip, max_lifetime=max_lifetime)
         if '"' in realm or "\\" in realm:
             raise ValueError("realm must not contain quotes or backslashes")
         self.realm = realm
+
+    @property
+    def ticket_kind(self) -> str:
+        return "Bearer"
 
     async def identify(self, request: web.Request) -> Identity | None:
         ticket = self.verify(request, bearer_token(request))
         return None if ticket is None else self.identity_of(ticket)
 
     async def remember(self, request: web.Request, user_id: str) -> str:
-        return self.codec.encode(self.new_ticket(request, user_id))
+        return self.codec.encode(self.ticket_for(user_id, request.remote))
 
     async def forget(self, request: web.Request) -> None:
         return None

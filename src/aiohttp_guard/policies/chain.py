@@ -3,14 +3,23 @@ API clients."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 
+import attrs
 from aiohttp import web
 
-from ._state import peek_state, set_state
-from .base import AbstractAuthentication, Identity
+from ..identity import Identity
+from ..request_state import RequestState
+from .base import AbstractAuthentication
 
 __all__ = ["PolicyChain"]
+
+
+@attrs.frozen
+class _Identified:
+    """The note of a chain that identified a request: which policy did."""
+
+    policy: AbstractAuthentication
 
 
 class PolicyChain(AbstractAuthentication):
@@ -33,17 +42,27 @@ class PolicyChain(AbstractAuthentication):
     def __repr__(self) -> str:
         return f"PolicyChain({list(self.policies)!r})"
 
+    @property
+    def max_ticket_age(self) -> float | None:
+        """The longest of the policies' (None when one of them cannot tell)."""
+        ages = [policy.max_ticket_age for policy in self.policies]
+        known = [age for age in ages if age is not None]
+        return max(known) if len(known) == len(ages) else None
+
+    def credential_ids(self) -> frozenset[Hashable]:
+        return frozenset(key for p in self.policies for key in p.credential_ids())
+
     def _in_charge(self, request: web.Request) -> AbstractAuthentication:
         # Noted per chain: another service's chain on the same request (a
         # sub-application's) has its own policies and secrets.
-        used = peek_state(request, self)
-        return used if isinstance(used, AbstractAuthentication) else self.policies[0]
+        used = RequestState.current(request).note(self, _Identified)
+        return self.policies[0] if used is None else used.policy
 
     async def identify(self, request: web.Request) -> Identity | None:
         for policy in self.policies:
             identity = await policy.identify(request)
             if identity is not None:
-                set_state(request, self, policy)
+                RequestState.current(request).set_note(self, _Identified(policy))
                 return identity
         return None
 

@@ -9,11 +9,11 @@ from typing import Literal
 import attrs
 from aiohttp import hdrs, web
 
+from ..identity import Identity
+from ..request_state import RequestState
 from ..tickets import Ticket
 from ._cookie_header import cookie_value
-from ._state import get_state, note_ticket_change, peek_state, want_renewal
-from ._ticketing import Secret, TicketPolicyBase, may_reissue
-from .base import Identity
+from ._ticketing import NamedTicketPolicy, Secret, may_reissue
 
 __all__ = ["CookieTicketPolicy"]
 
@@ -31,7 +31,7 @@ class _CookieState:
     renew: Ticket | None = None
 
 
-class CookieTicketPolicy(TicketPolicyBase):
+class CookieTicketPolicy(NamedTicketPolicy):
     """A signed ticket in an `HttpOnly`, `SameSite=Lax` cookie.
 
     `max_age` (seconds or a timedelta) is how long a ticket stays valid and the
@@ -92,11 +92,11 @@ class CookieTicketPolicy(TicketPolicyBase):
         self.domain = domain
 
     def _state(self, request: web.Request) -> _CookieState:
-        return get_state(request, self, _CookieState)
+        return RequestState.current(request).note_or_new(self, _CookieState)
 
     async def identify(self, request: web.Request) -> Identity | None:
-        state = peek_state(request, self)
-        if isinstance(state, _CookieState) and state.written:
+        state = RequestState.current(request).note(self, _CookieState)
+        if state is not None and state.written:
             return None if state.ticket is None else self.identity_of(state.ticket)
         header = request.headers.get(hdrs.COOKIE)
         if not header:
@@ -107,14 +107,14 @@ class CookieTicketPolicy(TicketPolicyBase):
         identity = self.identity_of(ticket)
         if self.needs_reissue(ticket):
             self._state(request).renew = ticket
-            want_renewal(request, identity)
+            RequestState.current(request).want_renewal(identity)
         return identity
 
     async def remember(self, request: web.Request, user_id: str) -> None:
         state = self._state(request)
         state.written, state.ticket, state.renew = (
             True,
-            self.new_ticket(request, user_id),
+            self.ticket_for(user_id, request.remote),
             None,
         )
 
@@ -125,8 +125,9 @@ class CookieTicketPolicy(TicketPolicyBase):
     async def process_response(
         self, request: web.Request, response: web.StreamResponse
     ) -> None:
-        state = peek_state(request, self)
-        if not isinstance(state, _CookieState):
+        request_state = RequestState.current(request)
+        state = request_state.note(self, _CookieState)
+        if state is None:
             return
         if state.written:
             if response.prepared:
@@ -141,7 +142,7 @@ class CookieTicketPolicy(TicketPolicyBase):
                 self._set_cookie(request, response, "", max_age=0, expires=_EPOCH)
             else:
                 self._send(request, response, state.ticket)
-            note_ticket_change(request)
+            request_state.note_ticket_change()
         elif (
             state.renew is not None
             and may_reissue(request, response)
@@ -150,7 +151,7 @@ class CookieTicketPolicy(TicketPolicyBase):
             and self.cookie_name not in response.cookies
         ):
             self._send(request, response, self.renewed(state.renew))
-            note_ticket_change(request)
+            request_state.note_ticket_change()
 
     def _send(
         self, request: web.Request, response: web.StreamResponse, ticket: Ticket
@@ -178,3 +179,6 @@ class CookieTicketPolicy(TicketPolicyBase):
             httponly=self.httponly,
             samesite=self.samesite,
         )
+
+    def challenge(self, request: web.Request) -> str | None:
+        return f'Cookie realm="aiohttp_guard", cookie-name="{self.cookie_name}"'

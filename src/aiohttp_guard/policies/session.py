@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import timedelta
 from typing import Final, cast
 
 import attrs
@@ -16,10 +14,10 @@ from aiohttp_session import (
     new_session,
 )
 
+from ..identity import Identity
+from ..request_state import RequestState
 from ..tickets import Ticket
-from ._state import note_ticket_change, peek_state, set_state, want_renewal
-from ._ticketing import Secret, TicketPolicyBase, may_reissue
-from .base import Identity
+from ._ticketing import NamedTicketPolicy, may_reissue
 
 __all__ = ["SessionTicketPolicy"]
 
@@ -42,7 +40,7 @@ class _Logout:
     old: Session
 
 
-class SessionTicketPolicy(TicketPolicyBase):
+class SessionTicketPolicy(NamedTicketPolicy):
     """A signed ticket stored under `cookie_name` in the aiohttp_session session.
 
     Any session storage works (`EncryptedCookieStorage`, `RedisStorage`, ...);
@@ -53,29 +51,6 @@ class SessionTicketPolicy(TicketPolicyBase):
     mean what they mean for `CookieTicketPolicy`.
     """
 
-    def __init__(
-        self,
-        secret: Secret,
-        max_age: float | timedelta,
-        reissue_time: float | timedelta | None = None,
-        include_ip: bool = False,
-        cookie_name: str = "AUTH_TKT",
-        *,
-        max_lifetime: float | timedelta | None = None,
-        accept_legacy: bool = False,
-        legacy_secret: bytes | Sequence[bytes] | None = None,
-    ) -> None:
-        super().__init__(
-            secret,
-            max_age,
-            reissue_time,
-            include_ip,
-            cookie_name,
-            max_lifetime=max_lifetime,
-            accept_legacy=accept_legacy,
-            legacy_secret=legacy_secret,
-        )
-
     async def identify(self, request: web.Request) -> Identity | None:
         session = await get_session(request)
         text = session.get(self.cookie_name)
@@ -84,8 +59,9 @@ class SessionTicketPolicy(TicketPolicyBase):
             return None
         identity = self.identity_of(ticket)
         if self.needs_reissue(ticket):
-            set_state(request, self, _Renewal(ticket, cast("str", text)))
-            want_renewal(request, identity)
+            state = RequestState.current(request)
+            state.set_note(self, _Renewal(ticket, cast("str", text)))
+            state.want_renewal(identity)
         return identity
 
     async def remember(self, request: web.Request, user_id: str) -> None:
@@ -98,8 +74,9 @@ class SessionTicketPolicy(TicketPolicyBase):
                 carried = {}
         session = await new_session(request)
         session.update(carried)
-        session[self.cookie_name] = self.codec.encode(self.new_ticket(request, user_id))
-        set_state(request, self, _WRITTEN)
+        ticket = self.ticket_for(user_id, request.remote)
+        session[self.cookie_name] = self.codec.encode(ticket)
+        RequestState.current(request).set_note(self, _WRITTEN)
 
     async def forget(self, request: web.Request) -> None:
         """Log out: the session moves to a new, empty one, and the old one is
@@ -110,12 +87,13 @@ class SessionTicketPolicy(TicketPolicyBase):
         session.invalidate()
         # An empty new session is saved only when marked changed.
         (await new_session(request)).changed()
-        set_state(request, self, _Logout(session))
+        RequestState.current(request).set_note(self, _Logout(session))
 
     async def process_response(
         self, request: web.Request, response: web.StreamResponse
     ) -> None:
-        note = peek_state(request, self)
+        state = RequestState.current(request)
+        note = state.note(self, object)
         if note is None:
             return
         if isinstance(note, _Renewal):
@@ -134,7 +112,7 @@ class SessionTicketPolicy(TicketPolicyBase):
             # is saved here, emptied (its cookie is then replaced).
             storage: AbstractStorage = request[STORAGE_KEY]
             await storage.save_session(request, response, note.old)
-        note_ticket_change(request)
+        state.note_ticket_change()
 
     async def _renew(self, request: web.Request, note: _Renewal) -> None:
         session = await get_session(request)
@@ -149,7 +127,7 @@ class SessionTicketPolicy(TicketPolicyBase):
         if stored.get(self.cookie_name) != note.text:
             return
         session[self.cookie_name] = self.codec.encode(self.renewed(note.ticket))
-        note_ticket_change(request)
+        RequestState.current(request).note_ticket_change()
 
     def challenge(self, request: web.Request) -> str | None:
         return 'Cookie realm="aiohttp_guard"'

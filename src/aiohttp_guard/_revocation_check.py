@@ -1,0 +1,109 @@
+"""The service's use of its revocation store: is this identity revoked?
+
+Beside the stores (`revocation`), and the one place that asks them during a
+request: an unanswered look-up raises (the caller answers 503, failing
+closed), and an outage is logged once when it starts and once when it ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from .identity import Identity
+from .revocation import RevocationStore
+
+__all__ = ["RevocationCheck", "revoked_by"]
+
+log = logging.getLogger("aiohttp_guard")
+
+
+def revoked_by(identity: Identity, not_before: int | None) -> bool:
+    """Whether a not-before time covers `identity`: issued before it, or
+    renewed from a login made before it. No issue time: covered."""
+    if not_before is None:
+        return False
+    issued = identity.issued_ms
+    if issued is None:
+        return True
+    login = identity.login_ms
+    return issued < not_before or (login is not None and login < not_before)
+
+
+class RevocationCheck:
+    """Asks `store` whether identities are revoked, and records revocations.
+
+    Args:
+        store: Where not-before times are kept.
+        ttl: How long, in seconds, a revocation must be kept: as long as a
+            ticket issued before it can stay valid. None keeps it for good.
+    """
+
+    def __init__(self, store: RevocationStore, ttl: float | None) -> None:
+        self.store = store
+        self.ttl = ttl
+        self.down = False
+        self._warned_no_issue_time = False
+
+    def __repr__(self) -> str:
+        return f"RevocationCheck({self.store!r}, ttl={self.ttl!r})"
+
+    async def revoked(self, identity: Identity) -> bool:
+        """Whether `identity` was revoked; raises when the store does not
+        answer."""
+        not_before = await self.not_before(identity.user_id)
+        if identity.issued_ms is None and not_before is not None:
+            self._warn_no_issue_time()
+        return revoked_by(identity, not_before)
+
+    async def not_before(self, user_id: str) -> int | None:
+        """The store's not-before time for `user_id`; raises what the store
+        raised when it does not answer."""
+        try:
+            not_before = await self.store.not_before(user_id)
+        except Exception as exc:
+            self.store_failed(exc)
+            raise
+        if self.down:
+            self.down = False
+            log.warning("aiohttp_guard: revocation store %r answers again", self.store)
+        return not_before
+
+    def store_failed(self, exc: BaseException, *, at_startup: bool = False) -> None:
+        """Record that the store did not answer: logged once per outage."""
+        if self.down:
+            return
+        self.down = True
+        when = "could not be opened at startup" if at_startup else "unreachable"
+        log.error(
+            "aiohttp_guard: revocation store %r %s, refusing identified "
+            "requests until it answers: %r",
+            self.store,
+            when,
+            exc,
+        )
+
+    async def revoke(self, user_id: str) -> None:
+        """Refuse every ticket of `user_id` issued before now; returns once
+        tickets issued afterwards are no longer covered."""
+        # Tickets tell their issue time in milliseconds: one issued earlier in
+        # this very millisecond must be revoked too, so the limit is the next
+        # one, and this returns only once it has come, so that tickets issued
+        # afterwards (this device's new login) are not.
+        not_before = int(time.time() * 1000) + 1
+        await self.store.revoke(user_id, not_before, self.ttl)
+        wait = not_before / 1000 - time.time()
+        if wait > 0:
+            await asyncio.sleep(wait)
+
+    def _warn_no_issue_time(self) -> None:
+        if not self._warned_no_issue_time:
+            self._warned_no_issue_time = True
+            log.warning(
+                "aiohttp_guard: an identity with no issue time was checked "
+                "against %r, so any revocation of its user (and the epoch a "
+                "RedisRevocationStore keeps) refuses it: set Identity.issued_ms "
+                "in your policy's identify()",
+                self.store,
+            )

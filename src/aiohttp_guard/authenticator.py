@@ -1,0 +1,105 @@
+"""`Authenticator`: what every request of one service is checked with.
+
+Its policy, its revocation check, its group resolver and its refusals. The
+`AuthService` is one, and adds installation and the public API on top; each
+request's `RequestContext` asks it, and nothing above.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable, Hashable, Iterable
+from typing import Final, TypeAlias
+
+from aiohttp import web
+
+from ._revocation_check import RevocationCheck
+from .errors import ErrorHandler, refusal
+from .policies.base import AbstractAuthentication
+from .revocation import MemoryRevocationStore, RevocationStore
+
+__all__ = ["SERVICE", "Authenticator", "GroupResolver", "Groups"]
+
+#: What a group resolver returns: the user's groups, or None to deny the user
+#: every permission (an empty collection means "no groups", not "denied").
+Groups: TypeAlias = Iterable[Hashable] | None
+#: `(user_id or None) -> Groups`, sync or async.
+GroupResolver: TypeAlias = Callable[[str | None], Groups | Awaitable[Groups]]
+
+#: Margin added to revocation entries' lifetime, for clocks that disagree.
+REVOCATION_MARGIN: Final = 60.0
+
+
+class Authenticator:
+    """The policy, revocations, groups and refusals of one service.
+
+    Args:
+        policy: Where identities are kept between requests.
+        groups: Resolves a user id (None when anonymous) to the user's
+            groups; None gives no groups.
+        revocations: Where `logout_everywhere` times are kept; None keeps
+            them in this process's memory.
+        error_handler: Builds the answers to refused requests.
+    """
+
+    def __init__(
+        self,
+        policy: AbstractAuthentication,
+        *,
+        groups: GroupResolver | None,
+        revocations: RevocationStore | None,
+        error_handler: ErrorHandler,
+    ) -> None:
+        if groups is not None and not callable(groups):
+            raise TypeError("groups must be a callable taking a user id (or None)")
+        self.policy = policy
+        self.groups = groups
+        self.error_handler = error_handler
+        # Revocations live as long as a ticket issued before them could.
+        age = policy.max_ticket_age
+        self.revocation = RevocationCheck(
+            MemoryRevocationStore() if revocations is None else revocations,
+            None if age is None else age + REVOCATION_MARGIN,
+        )
+        #: Whether the store is the default one, which a parent app's
+        #: service may replace with its own (see `AuthService.setup`).
+        self.default_store = revocations is None
+
+    @property
+    def revocations(self) -> RevocationStore:
+        """Where `logout_everywhere` times are kept."""
+        return self.revocation.store
+
+    def use_store(self, store: RevocationStore) -> None:
+        """Keep revocations in `store` from now on (a parent app's)."""
+        self.revocation.store = store
+        self.default_store = False
+
+    async def resolve_groups(self, user_id: str | None) -> Groups:
+        """The group resolver's answer for `user_id` (no resolver: no groups)."""
+        if self.groups is None:
+            return ()
+        answer = self.groups(user_id)
+        if inspect.isawaitable(answer):
+            answer = await answer
+        return answer
+
+    def unauthenticated(self, request: web.Request) -> web.HTTPException:
+        """The answer for a request that must log in (401 or a redirect), to
+        raise; the middleware answers it without raising it further."""
+        return refusal(
+            self.error_handler.unauthenticated(request, self.policy.challenge(request))
+        )
+
+    def forbidden(self, request: web.Request, reason: str) -> web.HTTPException:
+        """The answer for an identified request without the permission (403),
+        to raise like `unauthenticated`'s."""
+        return refusal(self.error_handler.forbidden(request, reason))
+
+    def unavailable(self, request: web.Request) -> web.HTTPException:
+        """The answer when identity cannot be checked now (503)."""
+        return refusal(self.error_handler.unavailable(request))
+
+
+#: The service an app's `setup` installed.
+SERVICE: Final = web.AppKey("aiohttp_guard.service", Authenticator)

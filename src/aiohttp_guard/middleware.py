@@ -1,0 +1,109 @@
+"""The service's middleware: one request from its context to its response.
+
+For each request it makes the request's `RequestContext`, runs the service's
+default guard where the route has no guard of its own, runs the handler,
+answers refusals, and writes what the request changed about its ticket into
+the response: a login, a logout, or a renewal confirmed only now.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import hdrs, web
+from aiohttp.typedefs import Handler, Middleware
+from aiohttp.web_urldispatcher import MatchInfoError
+
+from ._compat import request_get
+from ._routes import RouteDecisions
+from .authenticator import Authenticator
+from .errors import is_refusal, refusal_response
+from .guards import Guard
+from .request_context import RequestContext
+from .request_state import STATE
+
+__all__ = ["make_middleware"]
+
+
+def make_middleware(
+    authenticator: Authenticator,
+    default: Guard[Any] | None,
+    routes: RouteDecisions,
+) -> Middleware:
+    """The middleware of a service: `authenticator` checks its requests,
+    `default` guards the routes that `routes` finds without guards."""
+
+    @web.middleware
+    async def auth_middleware(
+        request: web.Request, handler: Handler
+    ) -> web.StreamResponse:
+        # A sub-application's service runs inside another one's: its context
+        # stands in for the outer one while its part of the request runs.
+        outer = request_get(request, STATE)
+        request[STATE] = context = RequestContext(request, authenticator, outer)
+        try:
+            try:
+                match_info = request.match_info
+                # A 404 or 405 has no route to decide for. Deciding also
+                # refuses (500) a route whose class guards would not run.
+                if (
+                    not isinstance(match_info, MatchInfoError)
+                    and routes.needs_default(match_info.route, request.method)
+                    and default is not None
+                ):
+                    await default(request)
+                response = await handler(request)
+            except web.HTTPException as exc:
+                if not is_refusal(exc):
+                    # A raised redirect after login must still carry the cookie.
+                    await finish(context, exc)
+                    raise
+                # A guard's refusal is answered here, not raised on to aiohttp
+                # (see `errors.refusal`).
+                response = refusal_response(exc)
+            await finish(context, response)
+            return response
+        finally:
+            if outer is not None:
+                request[STATE] = outer
+
+    async def finish(context: RequestContext, response: web.StreamResponse) -> None:
+        """Write what the request changed about its ticket into `response`."""
+        if (
+            context.renewal is not None
+            and 200 <= response.status < 300
+            and not response.prepared
+            and (
+                # A renewal nobody asked for waits for a response that no
+                # shared cache may store with the ticket in it.
+                shared_cacheable(response) or not await context.renewal_still_valid()
+            )
+        ):
+            context.renewal_refused = True
+        await authenticator.policy.process_response(context.request, response)
+        keep_ticket_private(context, response)
+
+    return auth_middleware
+
+
+def keep_ticket_private(context: RequestContext, response: web.StreamResponse) -> None:
+    """The last step of a request: a response that sets or clears a ticket is
+    kept from shared caches, which must never hand one user's ticket to
+    another; the ticket can no longer change."""
+    if (
+        context.ticket_changed
+        and not response.prepared
+        and hdrs.CACHE_CONTROL not in response.headers
+    ):
+        response.headers[hdrs.CACHE_CONTROL] = "no-store"
+    context.finished = True
+
+
+def shared_cacheable(response: web.StreamResponse) -> bool:
+    """Whether the handler let shared caches store `response`: it set
+    Cache-Control without `private` or `no-store`."""
+    value = response.headers.get(hdrs.CACHE_CONTROL)
+    if value is None:
+        return False
+    directives = {d.split("=", 1)[0].strip().lower() for d in value.split(",")}
+    return not directives & {"private", "no-store"}

@@ -1,0 +1,171 @@
+"""`RequestContext`: one request as its service sees it.
+
+The service's middleware makes one per request. It resolves who the request
+comes from (`identity()`) and whom it speaks for (`principals()`) once,
+however many guards ask, and records what the request did to its ticket
+(a login, a logout, a renewal to confirm). Guards, the functional API, the
+service's own methods and custom guards all ask it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+
+from aiohttp import web
+
+from ._compat import request_get
+from .authenticator import SERVICE, Authenticator
+from .identity import Identity
+from .permissions import User, principal_set
+from .request_state import STATE, RequestState
+
+__all__ = ["RequestContext"]
+
+
+class RequestContext(RequestState):
+    """Who a request comes from and whom it speaks for, resolved once.
+
+    `RequestContext.of(request)` finds it from any handler, guard or
+    middleware listed after the service's.
+    """
+
+    __slots__ = (
+        "_identity",
+        "_identity_known",
+        "_principals",
+        "_principals_known",
+        "authenticator",
+        "request",
+    )
+
+    def __init__(
+        self,
+        request: web.Request,
+        authenticator: Authenticator,
+        outer: RequestState | None = None,
+    ) -> None:
+        super().__init__(outer)
+        self.request = request
+        #: The service in charge of the request.
+        self.authenticator = authenticator
+        self._identity: Identity | None = None
+        self._identity_known = False
+        self._principals: frozenset[Hashable] | None = None
+        self._principals_known = False
+
+    def __repr__(self) -> str:
+        return f"<RequestContext {self.request.method} {self.request.path}>"
+
+    @staticmethod
+    def of(request: web.Request) -> RequestContext:
+        """The request's context, or a `RuntimeError` naming the fix."""
+        state = request_get(request, STATE)
+        if isinstance(state, RequestContext):
+            return state
+        if SERVICE in request.config_dict:
+            raise RuntimeError(
+                "the AuthService middleware has not run for this request: "
+                "call it from a handler, or from a middleware listed after it"
+            )
+        raise RuntimeError(
+            "no AuthService for this request: call AuthService(policy).setup(app) "
+            "on the application, or add aiohttp_guard.auth.auth_middleware(policy) "
+            "to its middlewares"
+        )
+
+    async def identity(self) -> Identity | None:
+        """The request's `Identity`, or None when anonymous.
+
+        A ticket revoked by `logout_everywhere` is forgotten (its cookie
+        cleared); when the revocation store cannot be reached, this raises
+        the service's 503 rather than trust the ticket.
+        """
+        if not self._identity_known:
+            authenticator = self.authenticator
+            request = self.request
+            identity = await authenticator.policy.identify(request)
+            if identity is not None:
+                try:
+                    revoked = await authenticator.revocation.revoked(identity)
+                except Exception as exc:
+                    raise authenticator.unavailable(request) from exc
+                if revoked:
+                    await authenticator.policy.forget(request)
+                    identity = None
+            self._identity, self._identity_known = identity, True
+        return self._identity
+
+    async def user_id(self) -> str | None:
+        """The request's user id, or None when anonymous."""
+        identity = await self.identity()
+        return None if identity is None else identity.user_id
+
+    async def principals(self) -> frozenset[Hashable] | None:
+        """Whom the request speaks for: the group resolver's groups plus
+        `Everyone`, and `AuthenticatedUser` and `User(user_id)` when logged
+        in; None when the resolver denies the user everything."""
+        if not self._principals_known:
+            user_id = await self.user_id()
+            groups = await self.authenticator.resolve_groups(user_id)
+            user = None if user_id is None else User(user_id)
+            self._principals, self._principals_known = principal_set(groups, user), True
+        return self._principals
+
+    def unauthenticated(self) -> web.HTTPException:
+        """The service's answer for a request that must log in, to raise."""
+        return self.authenticator.unauthenticated(self.request)
+
+    def forbidden(self, reason: str) -> web.HTTPException:
+        """The service's answer for a request without a permission, to raise."""
+        return self.authenticator.forbidden(self.request, reason)
+
+    # -- what the request changes ------------------------------------------
+
+    async def remember(self, user_id: str) -> str | None:
+        """Log `user_id` in; see `AuthService.remember`."""
+        self._check_not_finished("remember")
+        token = await self.authenticator.policy.remember(self.request, user_id)
+        self.forget_resolved()
+        self.renewal, self.ticket_changed = None, True
+        return token
+
+    async def forget(self) -> None:
+        """Log the client out; see `AuthService.forget`."""
+        self._check_not_finished("forget")
+        await self.authenticator.policy.forget(self.request)
+        self.forget_resolved()
+        # Anonymous for the rest of the request, even where the client keeps
+        # its credential (a bearer token).
+        self._identity, self._identity_known = None, True
+        self.renewal, self.ticket_changed = None, True
+
+    def forget_resolved(self) -> None:
+        """Resolve identity and principals again when next asked (after a
+        login, or a revocation of the request's own user)."""
+        self._identity_known = self._principals_known = False
+
+    async def renewal_still_valid(self) -> bool:
+        """Whether the ticket a policy wants to renew is still good now that
+        the response is written: not logged out, not revoked while the
+        request ran, and the revocation store answers."""
+        renewal = self.renewal
+        if renewal is None or (self._identity_known and self._identity is not renewal):
+            return False  # logged out, or in again as someone else
+        try:
+            revoked = await self.authenticator.revocation.revoked(renewal)
+        except Exception:
+            return False
+        if revoked:
+            await self.authenticator.policy.forget(self.request)
+            self._identity, self._identity_known = None, True
+            return False
+        return True
+
+    def _check_not_finished(self, action: str) -> None:
+        if self.finished:
+            raise RuntimeError(
+                f"{action}() was called after the aiohttp_guard middleware had "
+                "written the response's ticket, so it cannot take effect: call "
+                "it from the handler, or from a middleware listed after the "
+                "service's"
+            )

@@ -1,0 +1,86 @@
+"""The structure an auditor relies on: no module reaches into another's
+private names. (The layering and the absence of import cycles are the
+import-linter contracts in pyproject.toml, which CI checks.)"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import aiohttp_guard
+
+SOURCE = Path(aiohttp_guard.__file__).parent
+
+
+def _private(name: str) -> bool:
+    return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
+
+
+def _own_names(tree: ast.Module) -> set[str]:
+    """The private names a module defines: functions, classes, attributes
+    and slots of its own."""
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Name | ast.arg):
+            names.add(node.id if isinstance(node, ast.Name) else node.arg)
+        elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
+            names.add(node.attr)
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            names.add(node.value)  # __slots__ entries
+    return {name for name in names if _private(name)}
+
+
+def _foreign_private_uses(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(), str(path))
+    own = _own_names(tree)
+    found: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            found.extend(
+                f"imports {alias.name} from {node.module}"
+                for alias in node.names
+                if _private(alias.name)
+            )
+        elif (
+            isinstance(node, ast.Attribute)
+            and _private(node.attr)
+            and node.attr not in own
+        ):
+            found.append(f"uses .{node.attr} (line {node.lineno})")
+    return found
+
+
+def test_no_module_uses_another_modules_private_names() -> None:
+    uses = {
+        str(path.relative_to(SOURCE)): found
+        for path in sorted(SOURCE.rglob("*.py"))
+        if (found := _foreign_private_uses(path))
+    }
+    assert uses == {}
+
+
+def test_the_check_sees_a_private_name_used_across_modules(tmp_path: Path) -> None:
+    module = tmp_path / "guard.py"
+    module.write_text(
+        "from .service import _secret\n"
+        "async def check(service):\n"
+        "    return await service._identity()\n"
+    )
+    assert _foreign_private_uses(module) == [
+        "imports _secret from service",
+        "uses ._identity (line 3)",
+    ]
+
+
+def test_the_readme_layout_lists_every_module() -> None:
+    readme = (SOURCE.parent.parent / "README.md").read_text()
+    layout = readme.split("## Layout", 1)[1].split("```")[1]
+    listed = {line.split()[0] for line in layout.splitlines() if line.strip()}
+    modules = {
+        path.name
+        for path in SOURCE.rglob("*.py")
+        if path.parent.name != "demo" and path.name != "__init__.py"
+    }
+    assert modules - listed == set()
