@@ -18,16 +18,20 @@ A decorator binds its class and every subclass. The answer is computed once
 per class and kept, until one of the attributes it read is assigned anew (a
 check of one attribute per name).
 
-A view runs them when it dispatches, before its method: `web.View`'s own
-`_iter` (where it calls the method) is wrapped once, at import, to run the
-guards of the view's actual class, and `arm(cls)` wraps every `__await__` and
-`_iter` that a class of the view's MRO overrides, so that an override runs
-them first and cannot go around them. The outermost wrapper of a dispatch
-runs them, the others see a marker on the view and pass. Every view class is
-armed before its first view is made (`AbstractView.__init__` arms its class
-once), and also when a guard is declared on it, when the service reports the
-routes and when its middleware first dispatches a route; each dispatch then
-costs a look-up of the class's cached guards.
+A view runs them when it dispatches, before its method, through one
+mechanism: before a view class makes its first view (`AbstractView.__init__`
+is wrapped once, at import), the `__await__` its views dispatch through is
+wrapped, on that class, to run the class guards of the view's actual class
+first. Every override of `__await__` or `_iter` anywhere in the MRO runs
+inside that wrapper, so none is a way around the guards; a subclass that
+brings an `__await__` of its own gets its own wrapper, and a marker on the
+view makes the inner wrappers of such a chain pass. Each dispatch costs a
+look-up of the class's cached guards.
+
+Declarations are checked when they are made: a guard attribute, a class
+decorator, and every class later derived from one (through the declaring
+class's `__init_subclass__`), so that a declaration that cannot be honoured
+is a `TypeError` at class creation.
 """
 
 from __future__ import annotations
@@ -46,7 +50,6 @@ __all__ = [
     "ClassGuards",
     "GuardBase",
     "GuardLike",
-    "arm",
     "class_guards",
     "declare_attribute_guard",
     "declare_class_guard",
@@ -64,7 +67,6 @@ _GUARDS_ATTR: Final = "__aiohttp_guards__"
 _DECORATED_ATTR: Final = "__aiohttp_guard_decorated__"
 _WATCHED_ATTR: Final = "__aiohttp_guard_watched__"
 _ENFORCES_ATTR: Final = "__aiohttp_guard_enforces__"
-_ARMED_ATTR: Final = "__aiohttp_guard_armed__"
 #: In a view's `__dict__` while the outermost wrapper runs its guards.
 _RUNNING_ATTR: Final = "__aiohttp_guard_running__"
 
@@ -251,12 +253,9 @@ def _may_replace(owner: type, name: str, value: object, *, view: bool) -> bool:
 
 
 def declare_attribute_guard(owner: type) -> None:
-    """`owner`'s body holds a guard: enforce it on `owner` if it is a view,
-    and on every view later derived from it."""
+    """`owner`'s body holds a guard: check every class later derived from it."""
     _record_functions(owner)
     _watch(owner)
-    if is_view_class(owner):
-        arm(owner)
 
 
 def declare_class_guard(owner: type, guard: GuardLike) -> None:
@@ -278,8 +277,6 @@ def declare_class_guard(owner: type, guard: GuardLike) -> None:
     for cls in _with_subclasses(owner):
         _CLASS_GUARDS.pop(cls, None)
         _record_functions(cls)
-        if is_view_class(cls):
-            arm(cls)
 
 
 def _with_subclasses(cls: type) -> Iterator[type]:
@@ -310,21 +307,20 @@ def _watch(owner: type) -> None:
 
 def _derived(cls: type) -> None:
     """A class was created below one that declares guards: refuse what it
-    cannot honour now, and arm it if it is a view."""
+    cannot honour now."""
     if class_guards(cls).enforced:
         _record_functions(cls)
-    if is_view_class(cls):
-        arm(cls)
 
 
 # -- enforcement ---------------------------------------------------------------
 
 
-def _wrap_await(
+def _guarded_await(
     inner: Callable[[AbstractView], Generator[Any, None, web.StreamResponse]],
 ) -> Callable[[AbstractView], Generator[Any, None, web.StreamResponse]]:
-    """`inner`, a view class's own `__await__`, running the class guards of
-    the view first, unless a wrapper further out already runs them."""
+    """`inner`, the `__await__` a view class dispatches through, running the
+    class guards of the view first, unless a wrapper further out already
+    runs them."""
 
     def guarded_await(view: AbstractView) -> Generator[Any, None, web.StreamResponse]:
         state = vars(view)
@@ -344,78 +340,23 @@ def _wrap_await(
     return guarded_await
 
 
-def _wrap_iter(
-    inner: Callable[[web.View], Awaitable[web.StreamResponse]],
-) -> Callable[[web.View], Awaitable[web.StreamResponse]]:
-    """`inner`, a `web.View` class's `_iter` (where it dispatches to its
-    method), running the class guards of the view first, unless a wrapper
-    further out already runs them."""
-
-    async def guarded_iter(view: web.View) -> web.StreamResponse:
-        state = vars(view)
-        guards = () if _RUNNING_ATTR in state else class_guards(type(view)).enforced
-        if not guards:
-            return await inner(view)
-        state[_RUNNING_ATTR] = True
-        try:
-            request = view.request
-            for guard in guards:
-                await guard(request)
-            return await inner(view)
-        finally:
-            del state[_RUNNING_ATTR]
-
-    setattr(guarded_iter, _ENFORCES_ATTR, True)
-    return guarded_iter
+def _arm(view_class: type[AbstractView]) -> None:
+    """Make the `__await__` that views of `view_class` dispatch through run
+    their class guards first, unless it already does (inherited from a class
+    armed before)."""
+    dispatch: object = view_class.__await__
+    if not getattr(dispatch, _ENFORCES_ATTR, False):
+        setattr(view_class, "__await__", _guarded_await(cast("Any", dispatch)))  # noqa: B010
 
 
-def _wrap(name: str, method: Any) -> Any:
-    return _wrap_await(method) if name == "__await__" else _wrap_iter(method)
-
-
-_DISPATCH: Final = ("__await__", "_iter")
-_VIEW_AWAIT: Final = web.View.__await__
-
-
-def _covered(method: object) -> bool:
-    # `web.View.__await__` dispatches through its `_iter`, which is wrapped.
-    return method is _VIEW_AWAIT or bool(getattr(method, _ENFORCES_ATTR, False))
-
-
-def arm(view_class: type[AbstractView]) -> None:
-    """Make every `__await__` and `_iter` that a view of `view_class` may
-    dispatch through run the view's class guards first (once per dispatch,
-    the outermost one running them), so that an override in any class of the
-    MRO is never a way around them. Done once per class, cheap after that."""
-    if _ARMED_ATTR in view_class.__dict__:
-        return
-    for klass in view_class.__mro__:
-        if klass is AbstractView or not issubclass(klass, AbstractView):
-            continue
-        for name in _DISPATCH:
-            own: object = klass.__dict__.get(name)
-            if callable(own) and not _covered(own):
-                setattr(klass, name, _wrap(name, own))
-    # A mixin that is not a view may bring them too: wrap what the class uses.
-    for name in _DISPATCH:
-        used: object = getattr(view_class, name, None)
-        if callable(used) and not _covered(used):
-            setattr(view_class, name, _wrap(name, used))
-    setattr(view_class, _ARMED_ATTR, True)
-
-
-def _arm_on_first_view(init: Callable[[AbstractView, web.Request], None]) -> Any:
+def _arm_first(init: Callable[[AbstractView, web.Request], None]) -> Any:
     def __init__(self: AbstractView, request: web.Request) -> None:  # noqa: N807
-        cls = type(self)
-        if _ARMED_ATTR not in cls.__dict__:
-            arm(cls)
+        _arm(type(self))
         init(self, request)
 
     return __init__
 
 
-# Every view is armed before its first dispatch, whatever made it: its
-# creation, a route, or a handler awaiting it. `web.View`'s own dispatch runs
-# the guards of whatever view reaches it.
-setattr(web.View, "_iter", _wrap_iter(getattr(web.View, "_iter")))  # noqa: B009, B010
-setattr(AbstractView, "__init__", _arm_on_first_view(AbstractView.__init__))  # noqa: B010
+# Every view class is armed before its first view exists, whatever makes it:
+# the router, a sub-application's, or a handler awaiting a view of its own.
+setattr(AbstractView, "__init__", _arm_first(AbstractView.__init__))  # noqa: B010
