@@ -27,7 +27,7 @@ from aiohttp_guard import (
     Permission,
     User,
 )
-from aiohttp_guard._acl import _DECISION_CACHE_SIZE
+from aiohttp_guard.access_control import _DECISION_CACHE_SIZE
 
 
 def test_first_matching_entry_decides_and_no_match_denies() -> None:

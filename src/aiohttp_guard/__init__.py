@@ -7,21 +7,11 @@ on in `aiohttp_guard.auth` and `aiohttp_guard.acl`.
 """
 
 from . import acl, auth
-from ._acl import ACE, ACL, ALL_PERMISSIONS, Decision, EntryTuple
 from ._routes import RouteGuard
+from .access_control import ACE, ACL, ALL_PERMISSIONS, Decision, EntryTuple
 from .auth import forget, get_auth, remember
 from .contexts import Context
-from .errors import DefaultErrorHandler, ErrorHandler, preferred_format
 from .guards import AllOf, AnyOf, Authenticated, BaseGuard, Guard, Public, Requires
-from .permissions import (
-    Allow,
-    AuthenticatedUser,
-    Deny,
-    Everyone,
-    Group,
-    Permission,
-    User,
-)
 from .policies import (
     AbstractAuthentication,
     BearerTicketPolicy,
@@ -30,7 +20,17 @@ from .policies import (
     PolicyChain,
     SessionTicketPolicy,
 )
+from .principals import (
+    Allow,
+    AuthenticatedUser,
+    Deny,
+    Everyone,
+    Group,
+    Permission,
+    User,
+)
 from .redirects import is_safe_next, safe_next
+from .refusals import DefaultErrorHandler, ErrorHandler, preferred_format
 from .request_context import RequestContext
 from .revocation import MemoryRevocationStore, RedisRevocationStore, RevocationStore
 from .service import AuthService, GroupResolver, Groups

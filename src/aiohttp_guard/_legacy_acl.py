@@ -16,10 +16,10 @@ import attrs
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
-from ._acl import ACL
+from .access_control import ACL
 from .authenticator import SERVICE, Groups
 from .guards import BaseGuard
-from .permissions import principal_set
+from .principals import principal_set
 from .request_context import RequestContext
 from .request_state import RequestState
 

@@ -14,8 +14,15 @@ package name:
     async def edit_view(request): ...
 """
 
-from ._acl import ACE, ACL, ALL_PERMISSIONS, AllPermissions, Decision, EntryTuple
 from ._legacy_acl import acl_middleware, acl_required, get_permitted, get_user_groups
+from .access_control import (
+    ACE,
+    ACL,
+    ALL_PERMISSIONS,
+    AllPermissions,
+    Decision,
+    EntryTuple,
+)
 
 __all__ = [
     "ACE",

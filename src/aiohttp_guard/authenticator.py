@@ -14,8 +14,8 @@ from typing import Final, TypeAlias
 from aiohttp import web
 
 from ._revocation_check import RevocationCheck
-from .errors import ErrorHandler, refusal
 from .policies.base import AbstractAuthentication
+from .refusals import ErrorHandler, refusal
 from .revocation import MemoryRevocationStore, RevocationStore
 
 __all__ = ["SERVICE", "Authenticator", "GroupResolver", "Groups"]

@@ -15,7 +15,7 @@ from typing import Any, TypeAlias, TypeVar, cast
 
 from aiohttp import web
 
-from ._acl import ACE, ACL, EntryTuple
+from .access_control import ACE, ACL, EntryTuple
 
 __all__ = [
     "Context",

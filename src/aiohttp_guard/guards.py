@@ -20,7 +20,6 @@ from typing import Any, Generic, ParamSpec, Protocol, TypeVar, cast, overload
 
 from aiohttp import hdrs, web
 
-from ._acl import ACE, ACL, Decision, EntryTuple
 from ._durations import seconds
 from ._views import (
     GuardBase,
@@ -29,6 +28,7 @@ from ._views import (
     describe,
     mark_guarded,
 )
+from .access_control import ACE, ACL, Decision, EntryTuple
 from .contexts import Context, ContextFactory, resolve_context, static_acl
 from .request_context import RequestContext
 

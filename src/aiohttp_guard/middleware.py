@@ -17,8 +17,8 @@ from aiohttp.web_urldispatcher import MatchInfoError
 from ._compat import request_get
 from ._routes import RouteDecisions
 from .authenticator import Authenticator
-from .errors import is_refusal, refusal_response
 from .guards import Guard
+from .refusals import is_refusal, refusal_response
 from .request_context import RequestContext
 from .request_state import STATE
 

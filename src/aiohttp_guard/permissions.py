@@ -1,17 +1,16 @@
-"""What an ACL entry does and to whom: actions, built-in groups and users.
+"""The import path aiohttp_auth's documentation gives for ACL actions and
+groups (`from aiohttp_auth.permissions import Group, Permission`), kept
+under the new package name. The names live in `principals`."""
 
-The names are aiohttp_auth's (`Permission.Allow`, `Group.Everyone`), so old
-ACLs keep working; `User` is new: a principal for one user that can never be
-mistaken for a group of the same name.
-"""
-
-from __future__ import annotations
-
-import enum
-from collections.abc import Hashable, Iterable
-from typing import Final
-
-import attrs
+from .principals import (
+    Allow,
+    AuthenticatedUser,
+    Deny,
+    Everyone,
+    Group,
+    Permission,
+    User,
+)
 
 __all__ = [
     "Allow",
@@ -21,67 +20,4 @@ __all__ = [
     "Group",
     "Permission",
     "User",
-    "principal_set",
 ]
-
-
-class Permission(enum.Enum):
-    """The action of an ACL entry."""
-
-    Allow = "Allow"
-    Deny = "Deny"
-
-    # Members are singletons compared by identity: hashing by identity (in C)
-    # keeps them as cheap as strings in the principal sets checked per request.
-    __hash__ = object.__hash__
-
-    def __repr__(self) -> str:
-        return self.name
-
-
-class Group(enum.Enum):
-    """Groups every request belongs to, added by the service itself."""
-
-    #: Every request, logged in or not.
-    Everyone = "Everyone"
-    #: Every request from a logged-in user.
-    AuthenticatedUser = "AuthenticatedUser"
-
-    __hash__ = object.__hash__
-
-    def __repr__(self) -> str:
-        return self.name
-
-
-@attrs.frozen(cache_hash=True)
-class User:
-    """The principal of one user: `(Allow, User("alice"), "edit")`."""
-
-    user_id: str
-
-    def __repr__(self) -> str:
-        return f"User({self.user_id!r})"
-
-
-Allow: Final = Permission.Allow
-Deny: Final = Permission.Deny
-Everyone: Final = Group.Everyone
-AuthenticatedUser: Final = Group.AuthenticatedUser
-
-
-def principal_set(
-    groups: Iterable[Hashable] | None, user: Hashable | None
-) -> frozenset[Hashable] | None:
-    """Whom a request speaks for: its `groups` and `Everyone`, and when a user
-    is logged in, `AuthenticatedUser` and `user` (the user's principal).
-    None when `groups` is None: the user is denied everything."""
-    if groups is None:
-        return None
-    if isinstance(groups, str | bytes):
-        raise TypeError(
-            f"the groups of {user!r} are {groups!r}: a group resolver returns "
-            "a tuple of groups, such as ('editors',), or None"
-        )
-    if user is None:
-        return frozenset((*groups, Everyone))
-    return frozenset((*groups, Everyone, AuthenticatedUser, user))

@@ -16,7 +16,7 @@ from aiohttp import web
 from ._compat import request_get
 from .authenticator import SERVICE, Authenticator
 from .identity import Identity
-from .permissions import User, principal_set
+from .principals import User, principal_set
 from .request_state import STATE, RequestState
 
 __all__ = ["RequestContext"]

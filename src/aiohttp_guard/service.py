@@ -13,16 +13,16 @@ from typing import Any, Final, TypeVar, overload
 
 from aiohttp import web
 
-from ._acl import ACE, ACL, Decision, EntryTuple
 from ._routes import RouteDecisions, RouteGuard, routes_report
+from .access_control import ACE, ACL, Decision, EntryTuple
 from .authenticator import SERVICE, Authenticator, GroupResolver, Groups
 from .contexts import Context, ContextFactory, resolve_context
-from .errors import DefaultErrorHandler, ErrorHandler
 from .guards import Guard
 from .identity import Identity
 from .middleware import make_middleware
 from .policies.base import AbstractAuthentication
 from .policies.chain import PolicyChain
+from .refusals import DefaultErrorHandler, ErrorHandler
 from .request_context import RequestContext
 from .revocation import RevocationStore
 

@@ -22,7 +22,7 @@ from typing import Any, Final, Generic, Literal, TypeAlias, TypeVar, cast
 import attrs
 
 from ._fifo_cache import FifoCache
-from .permissions import Permission
+from .principals import Permission
 
 __all__ = [
     "ACE",

@@ -1,0 +1,171 @@
+"""How a refused request is answered: 401/403, a login redirect, or problem+json."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from http import HTTPStatus
+from typing import Final, Literal, Protocol
+
+import attrs
+from aiohttp import hdrs, web
+from yarl import URL
+
+from .redirects import is_safe_next
+
+__all__ = ["DefaultErrorHandler", "ErrorHandler", "preferred_format"]
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class ErrorHandler(Protocol):
+    """Builds the answer to a refused request; the guard raises what it returns.
+
+    Implement both methods (or subclass `DefaultErrorHandler`) and pass the
+    object as `AuthService(..., error_handler=...)`.
+    """
+
+    def unauthenticated(
+        self, request: web.Request, challenge: str | None
+    ) -> web.HTTPException:
+        """No (valid, fresh enough) identity. `challenge` is the policy's
+        `WWW-Authenticate` value."""
+        ...
+
+    def forbidden(self, request: web.Request, reason: str) -> web.HTTPException:
+        """An identity, but not the permission."""
+        ...
+
+    def unavailable(self, request: web.Request) -> web.HTTPException:
+        """Identity cannot be checked now (the revocation store is down)."""
+        ...
+
+
+def preferred_format(accept: str) -> Literal["html", "json"] | None:
+    """Whether an `Accept` header prefers HTML or JSON (None: neither asked for).
+
+    Quality values count (`text/html;q=0.1, application/json` prefers JSON);
+    error handlers of your own can answer browsers and API clients as the
+    default one does."""
+    best: Literal["html", "json"] | None = None
+    best_q = 0.0
+    for item in accept.split(","):
+        media, *params = item.split(";")
+        media = media.strip().lower()
+        kind: Literal["html", "json"] | None
+        if media in ("text/html", "application/xhtml+xml"):
+            kind = "html"
+        elif media == "application/json" or media.endswith("+json"):
+            kind = "json"
+        else:
+            continue
+        q = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        if q > best_q:
+            best, best_q = kind, q
+    return best
+
+
+def _preferred(request: web.BaseRequest) -> Literal["html", "json"] | None:
+    return preferred_format(request.headers.get(hdrs.ACCEPT, ""))
+
+
+def problem(
+    exc_type: type[web.HTTPException], detail: str, headers: Mapping[str, str]
+) -> web.HTTPException:
+    """An RFC 9457 problem+json answer of the given HTTP error class."""
+    body = {
+        "type": "about:blank",
+        "title": HTTPStatus(exc_type.status_code).phrase,
+        "status": exc_type.status_code,
+        "detail": detail,
+    }
+    return exc_type(headers=headers, text=json.dumps(body), content_type=PROBLEM_JSON)
+
+
+@attrs.frozen
+class DefaultErrorHandler:
+    """401 with the policy's challenge, 403 with the reason; JSON clients get
+    problem+json bodies. With `login_url`, browsers (clients preferring HTML)
+    are redirected to it instead of a 401, with the page they asked for as
+    `next` when it was a GET."""
+
+    login_url: str | None = None
+
+    def unauthenticated(
+        self, request: web.Request, challenge: str | None
+    ) -> web.HTTPException:
+        wants = _preferred(request)
+        if self.login_url is not None and wants == "html":
+            return web.HTTPFound(self._login_location(request, self.login_url))
+        headers: dict[str, str] = {}
+        if challenge is not None:
+            headers[hdrs.WWW_AUTHENTICATE] = challenge
+        detail = "Authentication is required."
+        if wants == "json":
+            return problem(web.HTTPUnauthorized, detail, headers)
+        return web.HTTPUnauthorized(headers=headers, text=detail)
+
+    def forbidden(self, request: web.Request, reason: str) -> web.HTTPException:
+        if _preferred(request) == "json":
+            return problem(web.HTTPForbidden, reason, {})
+        return web.HTTPForbidden(reason=_header_safe(reason), text=reason)
+
+    def unavailable(self, request: web.Request) -> web.HTTPException:
+        detail = "Authentication is temporarily unavailable; try again shortly."
+        headers = {str(hdrs.RETRY_AFTER): "5"}
+        if _preferred(request) == "json":
+            return problem(web.HTTPServiceUnavailable, detail, headers)
+        return web.HTTPServiceUnavailable(headers=headers, text=detail)
+
+    @staticmethod
+    def _login_location(request: web.Request, login_url: str) -> str:
+        url = URL(login_url)
+        here = request.rel_url.raw_path_qs
+        if request.method in (hdrs.METH_GET, hdrs.METH_HEAD) and is_safe_next(here):
+            url = url.update_query(next=here)
+        return str(url)
+
+
+_REFUSAL_MARK: Final = "_aiohttp_guard_refusal"
+
+
+def refusal(exc: web.HTTPException) -> web.HTTPException:
+    """Mark `exc` as the service's answer to a refused request, which the
+    service's middleware returns as a response instead of raising it on.
+
+    An HTTPException that reaches aiohttp stays in a reference cycle with its
+    traceback (aiohttp keeps it as the response in a frame the traceback
+    holds), freed only by the garbage collector, whose pauses were most of a
+    refusal's latency. The mark is an attribute, not a registry, so that it
+    never keeps the exception alive itself.
+    """
+    setattr(exc, _REFUSAL_MARK, True)
+    return exc
+
+
+def is_refusal(exc: web.HTTPException) -> bool:
+    return getattr(exc, _REFUSAL_MARK, False) is True
+
+
+def refusal_response(exc: web.HTTPException) -> web.Response:
+    """A plain response saying what the refusal `exc` says: status, reason,
+    headers, body and cookies. The middleware returns it rather than raise."""
+    response = web.Response(
+        status=exc.status, reason=exc.reason, headers=exc.headers, body=exc.body
+    )
+    for name, morsel in exc.cookies.items():
+        response.cookies[name] = morsel
+    return response
+
+
+def _header_safe(text: str) -> str:
+    """A reason phrase must be one line of Latin-1; keep what fits."""
+    line = text.splitlines()[0] if text else "Forbidden"
+    return line.encode("latin-1", "replace").decode("latin-1")
