@@ -1,15 +1,50 @@
-"""The structure an auditor relies on: no module reaches into another's
-private names. (The layering and the absence of import cycles are the
-import-linter contracts in pyproject.toml, which CI checks.)"""
+"""The structure an auditor relies on: no module imports itself back through
+others, and none reaches into another's private names. (The layering is the
+import-linter contracts in pyproject.toml, which CI checks with
+`lint-imports`.)"""
 
 from __future__ import annotations
 
 import ast
 from pathlib import Path
 
+import grimp
+
 import aiohttp_guard
 
 SOURCE = Path(aiohttp_guard.__file__).parent
+
+
+def _cycles(graph: grimp.ImportGraph) -> list[list[str]]:
+    """The chains by which a module imports itself, one per module found
+    on one (type-checking imports count)."""
+    found: list[list[str]] = []
+    for module in sorted(graph.modules):
+        for imported in graph.find_modules_directly_imported_by(module):
+            chain = graph.find_shortest_chain(imported=module, importer=imported)
+            if chain is not None:
+                found.append([module, *chain])
+                break
+    return found
+
+
+def test_no_module_imports_itself_back() -> None:
+    assert _cycles(grimp.build_graph("aiohttp_guard")) == []
+
+
+def test_the_cycle_check_sees_a_cycle() -> None:
+    graph = grimp.ImportGraph()
+    for module in ("pkg.a", "pkg.b", "pkg.c"):
+        graph.add_module(module)
+    graph.add_import(importer="pkg.a", imported="pkg.b")
+    graph.add_import(importer="pkg.b", imported="pkg.c")
+    assert _cycles(graph) == []
+    graph.add_import(importer="pkg.c", imported="pkg.a")
+    assert _cycles(graph) == [
+        ["pkg.a", "pkg.b", "pkg.c", "pkg.a"],
+        ["pkg.b", "pkg.c", "pkg.a", "pkg.b"],
+        ["pkg.c", "pkg.a", "pkg.b", "pkg.c"],
+    ]
 
 
 def _private(name: str) -> bool:

@@ -14,7 +14,6 @@ package name:
     async def edit_view(request): ...
 """
 
-from ._legacy_acl import acl_middleware, acl_required, get_permitted, get_user_groups
 from .access_control import (
     ACE,
     ACL,
@@ -23,6 +22,7 @@ from .access_control import (
     Decision,
     EntryTuple,
 )
+from .compat.acl import acl_middleware, acl_required, get_permitted, get_user_groups
 
 __all__ = [
     "ACE",

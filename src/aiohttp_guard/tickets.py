@@ -25,7 +25,13 @@ import attrs
 
 from ._fifo_cache import FifoCache
 from ._keyed_mac import KeyedMac
-from ._legacy_tickets import LegacyTicketError, verify_legacy
+from .compat.tickets import (
+    LEGACY_ISSUED_MS,
+    LEGACY_KEY_ID,
+    legacy_secrets,
+    read_legacy,
+)
+from .ticket import MAX_TICKET_LENGTH, InvalidTicket, Ticket
 
 __all__ = [
     "LEGACY_ISSUED_MS",
@@ -38,16 +44,8 @@ __all__ = [
 ]
 
 VERSION: Final = "v1"
-#: Longer input is rejected before any parsing, so hostile headers cost nothing.
-MAX_TICKET_LENGTH: Final = 4096
 #: HMAC keys shorter than this are guessable; they are refused outright.
 MIN_SECRET_LENGTH: Final = 16
-
-#: The `key_id` of tickets read from aiohttp_auth's format.
-LEGACY_KEY_ID: Final = "legacy"
-#: The issue and login time of tickets read from aiohttp_auth's format, which
-#: records neither: the earliest there is, so never later than the truth.
-LEGACY_ISSUED_MS: Final = 0
 
 _FIELDS: Final = 10
 _VERIFIED_CACHE_SIZE: Final = 4096
@@ -57,37 +55,6 @@ _MAX_REMEMBERED_REJECTION: Final = 1024
 _KEY_ID_LABEL: Final = b"aiohttp_guard key id"
 _MAX_TIME_DIGITS: Final = 15  # milliseconds until the year 33658
 _LIST_MARK: Final = "~"
-
-
-class InvalidTicket(ValueError):  # noqa: N818 - reads as a verdict, like KeyError
-    """A ticket failed verification; `reason` says why, for logs and tests."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-def _as_tokens(value: Iterable[str]) -> tuple[str, ...]:
-    return tuple(value)
-
-
-@attrs.frozen
-class Ticket:
-    """What a verified ticket says. Times are integer milliseconds since the epoch.
-
-    `login_ms` is when the user last proved who they are; reissuing a ticket
-    keeps it, so it can bound a session's total lifetime and tell a fresh login
-    from a long-lived one.
-    """
-
-    user_id: str
-    expires_ms: int
-    issued_ms: int
-    login_ms: int
-    key_id: str
-    ip: str | None = None
-    tokens: tuple[str, ...] = attrs.field(default=(), converter=_as_tokens)
-    user_data: str = ""
 
 
 @attrs.frozen(repr=False)
@@ -125,24 +92,6 @@ def _encode_text(value: str) -> str:
 
 def _decode_text(field: str) -> str:
     return _unb64(field).decode("utf-8", "surrogatepass") if field else ""
-
-
-def _legacy_secrets(secret: bytes | Sequence[bytes] | None) -> tuple[bytes, ...]:
-    """The secrets that read aiohttp_auth's tickets, as that app had them."""
-    if secret is None:
-        return ()
-    secrets = [secret] if isinstance(secret, bytes) else list(secret)
-    if not secrets:
-        raise ValueError("legacy_secret is empty: give the old application's secret")
-    for one in secrets:
-        if not isinstance(one, bytes):  # pyright: ignore[reportUnnecessaryIsInstance]
-            raise TypeError(
-                f"a legacy secret must be bytes, not {type(one).__name__}; "
-                "encode it as the old application did"
-            )
-        if not one:
-            raise ValueError("a legacy secret must not be empty")
-    return tuple(secrets)
 
 
 def _make_key(secret: object) -> _Key:
@@ -208,7 +157,7 @@ class TicketCodec:
             raise ValueError("the ticket key ring holds the same secret twice")
         self._upcoming = frozenset(key.key_id for key in upcoming_keys)
         # Kept apart from the ring: only `decode_legacy` ever reads them.
-        self._legacy = _legacy_secrets(legacy_secret)
+        self._legacy = legacy_secrets(legacy_secret)
         if clock_skew < 0:
             raise ValueError("clock_skew must not be negative")
         self._signing = keys[0]
@@ -320,41 +269,17 @@ class TicketCodec:
         return ticket
 
     def decode_legacy(self, text: str, *, ip: str | None, max_age: float) -> Ticket:
-        """Verify a ticket made by aiohttp_auth, or raise `InvalidTicket`.
-
-        It is checked with `legacy_secret` when the codec has one, else with
-        the ring's keys. Its `key_id` is `LEGACY_KEY_ID`, which is never in a
-        ring, so policies re-issue it in the current format. A legacy ticket
-        claiming to live longer than `max_age` is refused.
-
-        aiohttp_auth's tickets record only their expiry: when they were issued
-        depends on the old application's `max_age`, and when their user
-        logged in is unknown (its reissues made new tickets). So the ticket
-        counts as issued, and its user as logged in, at the earliest time
-        there is, 0 (the epoch): never later than the truth. It is never a
-        fresh login, any revocation of its user refuses it, and a limit
-        counted from its login has already passed.
-        """
-        if len(text) > MAX_TICKET_LENGTH:
-            raise InvalidTicket("ticket too long")
-        now = self.now_ms()
+        """Verify a ticket made by aiohttp_auth, or raise `InvalidTicket`: with
+        `legacy_secret` when the codec has one, else with the ring's keys.
+        See `compat.tickets.read_legacy` for what the ticket then says."""
         secrets = list(self._legacy) or [key.secret for key in self._keys.values()]
-        try:
-            legacy = verify_legacy(text, secrets, ip, now / 1000)
-        except LegacyTicketError as exc:
-            raise InvalidTicket(str(exc)) from None
-        expires = legacy.valid_until * 1000
-        if expires - now > round(max_age * 1000) + self._skew_ms:
-            raise InvalidTicket("legacy ticket outlives max_age")
-        return Ticket(
-            user_id=legacy.user_id,
-            expires_ms=expires,
-            issued_ms=LEGACY_ISSUED_MS,
-            login_ms=LEGACY_ISSUED_MS,
-            key_id=LEGACY_KEY_ID,
+        return read_legacy(
+            text,
+            secrets,
             ip=ip,
-            tokens=legacy.tokens,
-            user_data=legacy.user_data,
+            max_age=max_age,
+            now_ms=self.now_ms(),
+            skew_ms=self._skew_ms,
         )
 
     def _authenticate_once(self, text: str) -> Ticket:

@@ -16,12 +16,12 @@ import attrs
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
-from .access_control import ACL
-from .authenticator import SERVICE, Groups
-from .guards import BaseGuard
-from .principals import principal_set
-from .request_context import RequestContext
-from .request_state import RequestState
+from ..access_control import ACL
+from ..authenticator import SERVICE, Groups
+from ..guards import BaseGuard
+from ..principals import principal_set
+from ..request_context import RequestContext
+from ..request_state import RequestState
 
 __all__ = ["acl_middleware", "acl_required", "get_permitted", "get_user_groups"]
 
