@@ -91,10 +91,14 @@ def problem(
 
 @attrs.frozen
 class DefaultErrorHandler:
-    """401 with the policy's challenge, 403 with the reason; JSON clients get
-    problem+json bodies. With `login_url`, browsers (clients preferring HTML)
-    are redirected to it instead of a 401, with the page they asked for as
-    `next` when it was a GET."""
+    """401 with the policy's challenge, 403 with the reason, 503 when identity
+    cannot be checked; JSON clients get problem+json bodies.
+
+    Args:
+        login_url: Where browsers (clients preferring HTML) that must log in
+            are redirected instead of a 401, with the page they asked for as
+            `next` when it was a GET. Default: none.
+    """
 
     login_url: str | None = None
 

@@ -96,10 +96,15 @@ class MemoryRevocationStore:
 class RedisRevocationStore:
     """Not-before times in Redis, shared by every instance of the app.
 
-    `redis_client` is a `redis.asyncio.Redis`; users' keys are `prefix + user
-    id` and expire with their `ttl` (a revocation never shortens nor lowers
-    an entry already there). Each call gives up after `timeout` seconds, so a
-    Redis outage answers quickly (with a 503) instead of hanging requests.
+    Args:
+        redis_client: A `redis.asyncio.Redis`.
+        prefix: Users' keys are `prefix + user id`, and expire with their
+            `ttl` (a revocation never shortens nor lowers an entry already
+            there); the store's own keys share the prefix. Default:
+            "aiohttp_guard:not_before:".
+        timeout: Seconds after which a call gives up, so that a Redis outage
+            answers quickly (with a 503) instead of hanging requests.
+            Default: 1.
 
     A Redis that loses data (restarted without persistence, flushed, evicting
     keys, restored from an older copy) would silently forget revocations, so

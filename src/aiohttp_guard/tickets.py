@@ -110,21 +110,25 @@ def _make_key(secret: object) -> _Key:
 
 
 class TicketCodec:
-    """Signs and verifies tickets with a key ring.
+    """Signs and verifies tickets with a key ring. Tickets name their key by
+    an id derived from it, never by position in the ring.
 
-    `secret` is one key or a non-empty sequence of keys: the first signs, every
-    one verifies, and tickets signed by the others are *retiring*: policies
-    re-sign them with the first. `upcoming` keys verify too but are never
-    re-signed away from, for rolling a new key out to several instances before
-    any of them signs with it. Tickets name their key by an id derived from
-    it, never by position in the ring. `clock_skew` (seconds) is how far in
-    the future an issue time may lie, for servers whose clocks disagree.
-
-    `legacy_secret` (one or several, of any non-empty length) is the secret
-    an aiohttp_auth application signed its tickets with: `decode_legacy` reads
-    them with it instead of the ring's keys. It only ever reads aiohttp_auth's
-    format; it never signs nor verifies a ticket of the current format, so an
-    old secret shorter than the ring's minimum can be given here.
+    Args:
+        secret: One key (bytes, at least 16) or a non-empty sequence of
+            keys: the first signs, every one verifies, and tickets signed by
+            the others are *retiring*: policies re-sign them with the first.
+        upcoming: Keys that verify but are never re-signed away from, for
+            rolling a new key out to several instances before any of them
+            signs with it. Default: none.
+        clock_skew: How far in the future an issue time may lie, in seconds,
+            for servers whose clocks disagree. Default: 5.
+        clock: The time now, in seconds since the epoch. Default:
+            `time.time`.
+        legacy_secret: The secret (one or several, of any non-empty length)
+            an aiohttp_auth application signed its tickets with:
+            `decode_legacy` reads them with it instead of the ring's keys. It
+            never signs nor verifies a ticket of the current format. Default:
+            none.
     """
 
     __slots__ = (

@@ -32,8 +32,16 @@ class BearerTicketPolicy(TicketPolicyBase):
     is stored on the client for you, and `forget` has nothing to clear (end a
     token's life early with `AuthService.logout_everywhere`). Refusals carry
     `WWW-Authenticate: Bearer`, with `error="invalid_token"` when a token was
-    sent and rejected. The options mean what they mean for
-    `CookieTicketPolicy`; `realm` names the protected space in challenges.
+    sent and rejected.
+
+    Args:
+        secret: One key (bytes, at least 16), a key ring or a `TicketCodec`.
+        max_age: How long a token stays valid (seconds or a timedelta).
+        include_ip: Bind tokens to the client's IP address. Default: False.
+        max_lifetime: Bound a token's total life from the login. Default:
+            no bound.
+        realm: Names the protected space in challenges. Default:
+            "aiohttp_guard".
     """
 
     def __init__(

@@ -26,7 +26,11 @@ class PolicyChain(AbstractAuthentication):
     """Identifies a request with the first policy that recognises it;
     `remember` goes to that policy, or to the first one when none did, and
     `forget` to every policy, so that a logout clears whatever credential the
-    client holds. `AuthService([cookie, bearer])` builds one."""
+    client holds. `AuthService([cookie, bearer])` builds one.
+
+    Args:
+        policies: The policies, in the order they are tried; at least one.
+    """
 
     def __init__(self, policies: Sequence[AbstractAuthentication]) -> None:
         if not policies:

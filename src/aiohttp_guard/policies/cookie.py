@@ -34,16 +34,31 @@ class _CookieState:
 class CookieTicketPolicy(NamedTicketPolicy):
     """A signed ticket in an `HttpOnly`, `SameSite=Lax` cookie.
 
-    `max_age` (seconds or a timedelta) is how long a ticket stays valid and the
-    cookie's Max-Age. With `reissue_time`, a ticket with less than that left is
-    replaced by a fresh one on a successful response. `include_ip` binds the
-    ticket to the client's address. `max_lifetime` bounds a session from its
-    login, however often it is reissued. `secure=None` marks the cookie
-    `Secure` on HTTPS requests. `secret` may be one key, a key ring (the first
-    key signs) or a ready `TicketCodec`. `accept_legacy=True` also accepts
-    tickets made by aiohttp_auth with the same secret (or `legacy_secret`,
-    the old one, which only reads them), for the time of a migration, and
-    re-issues them in the current format.
+    Args:
+        secret: One key (bytes, at least 16), a key ring (the first key
+            signs, every one verifies) or a ready `TicketCodec`.
+        max_age: How long a ticket stays valid, and the cookie's Max-Age:
+            seconds or a timedelta.
+        reissue_time: A ticket with less than this left (seconds or a
+            timedelta) is replaced by a fresh one on a successful response.
+            Default: never.
+        include_ip: Bind tickets to the client's IP address. Default: False.
+        cookie_name: The cookie's name. Default: "AUTH_TKT".
+        secure: Mark the cookie Secure; None (the default) marks it on HTTPS
+            requests. `__Secure-` and `__Host-` names need True.
+        httponly: Hide the cookie from scripts. Default: True.
+        samesite: "Lax" (the default), "Strict", "None" (which needs a
+            Secure cookie) or None to leave the attribute out.
+        path: The cookie's Path. Default: "/".
+        domain: The cookie's Domain. Default: none (this host only).
+        max_lifetime: Bound a login's total life from the login, however
+            often its ticket is reissued (seconds or a timedelta). Default:
+            no bound.
+        accept_legacy: Also accept tickets made by aiohttp_auth, for the time
+            of a migration, and reissue them in the current format. Default:
+            False.
+        legacy_secret: The old application's secret, which only reads
+            aiohttp_auth's tickets. Default: the ring's keys.
     """
 
     def __init__(

@@ -47,8 +47,20 @@ class SessionTicketPolicy(NamedTicketPolicy):
     install `aiohttp_session.session_middleware` before the service's
     middleware. `remember` moves the session to a new id so that an id known
     before login is worthless afterwards; anonymous data (a basket, say) and
-    data of the same user carry over, another user's never does. The options
-    mean what they mean for `CookieTicketPolicy`.
+    data of the same user carry over, another user's never does.
+
+    Args:
+        secret: One key (bytes, at least 16), a key ring or a `TicketCodec`.
+        max_age: How long a ticket stays valid (seconds or a timedelta).
+        reissue_time: Renew a ticket with less than this left, on a
+            successful response. Default: never.
+        include_ip: Bind tickets to the client's IP address. Default: False.
+        cookie_name: The session key that holds the ticket. Default:
+            "AUTH_TKT".
+        max_lifetime: Bound a login's total life from the login. Default:
+            no bound.
+        accept_legacy: Also accept aiohttp_auth's tickets. Default: False.
+        legacy_secret: The old application's secret. Default: the ring's keys.
     """
 
     async def identify(self, request: web.Request) -> Identity | None:
