@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Hashable
 from typing import Any, Protocol, assert_type
 
 from aiohttp import web
@@ -15,6 +15,8 @@ from aiohttp_guard import (
     AuthService,
     CookieTicketPolicy,
     Guard,
+    Identity,
+    RequestContext,
     TicketCodec,
     get_auth,
     remember,
@@ -76,6 +78,11 @@ async def uses(request: web.Request) -> None:
 
     assert_type(await get_auth(request), str | None)
     assert_type(await AuthService.of(request).identify(request), str | None)
+    assert_type(await AuthService.of(request).user_id(request), str | None)
+    context = RequestContext.of(request)
+    assert_type(await context.identity(), Identity | None)
+    assert_type(await context.principals(), frozenset[Hashable] | None)
+    assert_type(context.unauthenticated(), web.HTTPException)
     await remember(request, 42)  # type: ignore[arg-type]
 
 
