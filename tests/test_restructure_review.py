@@ -3,12 +3,16 @@ through a real server."""
 
 from __future__ import annotations
 
+import pytest
 from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
 from pytest_aiohttp import AiohttpClient
 
-from aiohttp_guard import Authenticated
+from aiohttp_guard import Authenticated, AuthService, CookieTicketPolicy, acl, get_auth
+from aiohttp_guard.testing import ticket_cookie
 
 from .apps import HeaderPolicy, make_app
+from .conftest import SECRET
 
 
 class Page:
@@ -57,3 +61,52 @@ async def test_class_guards_run_on_views_whose_init_skips_the_base(
     for path in ("/own", "/below", "/decorated", "/delegate"):
         assert (await client.get(path)).status == 401, path
         assert (await client.get(path, headers={"X-User": "ed"})).status == 200, path
+
+
+# -- the request's context outlives a bare state made before the service -----
+
+
+def access_log(seen: list[str | None]) -> Middleware:
+    """A middleware that writes down who the request came from once it is
+    answered, as access logs do."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        response = await handler(request)
+        seen.append(await get_auth(request))
+        return response
+
+    return middleware
+
+
+async def groups_page(request: web.Request) -> web.Response:
+    return web.Response(
+        text=repr(sorted(map(str, await acl.get_user_groups(request) or ())))
+    )
+
+
+@pytest.mark.parametrize("nested", [False, True])
+async def test_an_acl_middleware_before_the_service_keeps_its_context(
+    aiohttp_client: AiohttpClient, nested: bool
+) -> None:
+    """`acl_middleware` listed before the service (as `setup` appends the
+    service's middleware): a middleware listed before both still finds who
+    the request came from once it is answered, as it does without the acl
+    layer."""
+    policy = CookieTicketPolicy(SECRET, 600)
+    seen: list[str | None] = []
+    app = web.Application(
+        middlewares=[access_log(seen), acl.acl_middleware(lambda user_id: ("g",))]
+    )
+    served = web.Application() if nested else app
+    AuthService(policy).setup(served)
+    served.router.add_get("/page", groups_page)
+    if nested:
+        app.add_subapp("/sub", served)
+    client = await aiohttp_client(app)
+    path = "/sub/page" if nested else "/page"
+    response = await client.get(path, cookies=ticket_cookie(policy, "alice"))
+    assert response.status == 200
+    # A parent app's callback is not a sub-application's service's.
+    assert ("'g'" in await response.text()) is not nested
+    assert seen == ["alice"]
