@@ -3,6 +3,8 @@ through a real server."""
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
@@ -110,3 +112,56 @@ async def test_an_acl_middleware_before_the_service_keeps_its_context(
     # A parent app's callback is not a sub-application's service's.
     assert ("'g'" in await response.text()) is not nested
     assert seen == ["alice"]
+
+
+# -- nested services share revocations whatever the order of setup -----------
+
+
+async def whoami(request: web.Request) -> web.Response:
+    return web.Response(text=str(await get_auth(request)))
+
+
+@pytest.mark.parametrize("services_first", [True, False])
+async def test_three_levels_of_services_share_one_store_whatever_the_order(
+    aiohttp_client: AiohttpClient,
+    caplog: pytest.LogCaptureFixture,
+    services_first: bool,
+) -> None:
+    """Three nested apps, each with a service on the same secret and no store
+    of its own: a logout_everywhere refuses the user's tickets in all three,
+    whether each service was set up before or after its sub-application was
+    added."""
+    policy = CookieTicketPolicy(SECRET, 600)
+    root, mid, leaf = web.Application(), web.Application(), web.Application()
+    root_service = AuthService(policy)
+    mid_service = AuthService(CookieTicketPolicy(SECRET, 600))
+    AuthService(CookieTicketPolicy(SECRET, 600)).setup(leaf)
+    for app in (root, mid, leaf):
+        app.router.add_get("/whoami", whoami)
+
+    async def everywhere(request: web.Request) -> web.Response:
+        await root_service.logout_everywhere("alice")
+        return web.Response(text="done")
+
+    root.router.add_post("/everywhere", everywhere)
+    if services_first:
+        mid_service.setup(mid)
+        mid.add_subapp("/leaf", leaf)
+        root_service.setup(root)
+        root.add_subapp("/mid", mid)
+    else:
+        mid.add_subapp("/leaf", leaf)
+        mid_service.setup(mid)
+        root.add_subapp("/mid", mid)
+        root_service.setup(root)
+    with caplog.at_level(logging.WARNING, logger="aiohttp_guard"):
+        client = await aiohttp_client(root)
+    assert not [r for r in caplog.records if "another store" in r.getMessage()]
+    stolen = ticket_cookie(policy, "alice")
+    paths = ("/whoami", "/mid/whoami", "/mid/leaf/whoami")
+    for path in paths:
+        assert await (await client.get(path, cookies=stolen)).text() == "alice"
+    await client.post("/everywhere")
+    for path in paths:
+        response = await client.get(path, cookies=stolen)
+        assert await response.text() == "None", path

@@ -98,7 +98,10 @@ class AuthService(Authenticator):
         app[SERVICE] = self
         app.middlewares.append(self.middleware)
         app.on_startup.append(self._log_routes)
-        app.on_startup.append(self._share_revocations)
+        # Before the startup of any sub-application, even one added before
+        # this call, so that stores are shared from the outermost service in:
+        # a nested service takes the store it will keep for good.
+        app.on_startup.insert(0, self._share_revocations)
         app.on_startup.append(self._open_revocations)
 
     async def _open_revocations(self, app: web.Application) -> None:
