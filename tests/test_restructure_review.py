@@ -9,8 +9,16 @@ import pytest
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 from pytest_aiohttp import AiohttpClient
+from redis.asyncio import Redis
 
-from aiohttp_guard import Authenticated, AuthService, CookieTicketPolicy, acl, get_auth
+from aiohttp_guard import (
+    Authenticated,
+    AuthService,
+    CookieTicketPolicy,
+    RedisRevocationStore,
+    acl,
+    get_auth,
+)
 from aiohttp_guard.testing import ticket_cookie
 
 from .apps import HeaderPolicy, make_app
@@ -165,3 +173,39 @@ async def test_three_levels_of_services_share_one_store_whatever_the_order(
     for path in paths:
         response = await client.get(path, cookies=stolen)
         assert await response.text() == "None", path
+
+
+@pytest.mark.parametrize("revoking", ["parent", "sub"])
+@pytest.mark.parametrize("given", [False, True])
+async def test_a_shared_revocation_lives_as_long_as_either_services_tickets(
+    aiohttp_client: AiohttpClient,
+    redis_client: Redis,
+    redis_prefix: str,
+    revoking: str,
+    given: bool,
+) -> None:
+    """A parent app's service whose tickets live an hour and a
+    sub-application's on the same secret whose tickets live a minute share
+    one store (taken from the parent, or given to both): a logout_everywhere
+    through either is kept as long as the parent's tickets can live, else
+    the parent's stolen tickets would be accepted again after two minutes."""
+    store = RedisRevocationStore(redis_client, prefix=redis_prefix)
+    parent, sub = web.Application(), web.Application()
+    services = {
+        "parent": AuthService(CookieTicketPolicy(SECRET, 3600), revocations=store),
+        "sub": AuthService(
+            CookieTicketPolicy(SECRET, 60), revocations=store if given else None
+        ),
+    }
+    services["parent"].setup(parent)
+    services["sub"].setup(sub)
+
+    async def everywhere(request: web.Request) -> web.Response:
+        await services[revoking].logout_everywhere("alice")
+        return web.Response(text="done")
+
+    sub.router.add_post("/everywhere", everywhere)
+    parent.add_subapp("/sub", sub)
+    client = await aiohttp_client(parent)
+    assert (await client.post("/sub/everywhere")).status == 200
+    assert await redis_client.pttl(f"{redis_prefix}alice") > 3600 * 1000
