@@ -19,14 +19,16 @@ per class and kept, until one of the attributes it read is assigned anew (a
 check of one attribute per name).
 
 A view runs them when it dispatches, before its method, through one
-mechanism: before a view class makes its first view (`AbstractView.__init__`
-is wrapped once, at import), the `__await__` its views dispatch through is
-wrapped, on that class, to run the class guards of the view's actual class
-first. Every override of `__await__` or `_iter` anywhere in the MRO runs
-inside that wrapper, so none is a way around the guards; a subclass that
-brings an `__await__` of its own gets its own wrapper, and a marker on the
-view makes the inner wrappers of such a chain pass. Each dispatch costs a
-look-up of the class's cached guards.
+mechanism: before a view class makes its first view, the `__await__` its
+views dispatch through is wrapped, on that class, to run the class guards of
+the view's actual class first. Both `AbstractView.__new__` and
+`AbstractView.__init__` (wrapped once, at import) do it, so a view whose
+`__init__` does not call its base's is armed all the same. Every override
+of `__await__` or `_iter` anywhere in the MRO runs inside that wrapper, so
+none is a way around the guards; a subclass that brings an `__await__` of
+its own gets its own wrapper, and a marker on the view makes the inner
+wrappers of such a chain pass. Each dispatch costs a look-up of the class's
+cached guards.
 
 Declarations are checked when they are made: a guard attribute, a class
 decorator, and every class later derived from one (through the declaring
@@ -357,6 +359,22 @@ def _arm_first(init: Callable[[AbstractView, web.Request], None]) -> Any:
     return __init__
 
 
+def _arm_on_new(cls: type[AbstractView], *args: Any, **kwargs: Any) -> AbstractView:
+    """`AbstractView.__new__`: arms the class, then makes the view as the
+    classes after `AbstractView` in its MRO would."""
+    _arm(cls)
+    following: Any = super(AbstractView, cls).__new__
+    if following is object.__new__:
+        view: AbstractView = object.__new__(cls)
+        return view
+    return cast("AbstractView", following(cls, *args, **kwargs))
+
+
 # Every view class is armed before its first view exists, whatever makes it:
-# the router, a sub-application's, or a handler awaiting a view of its own.
+# the router, a sub-application's, or a handler awaiting a view of its own;
+# and whether or not the view's own `__init__` calls its base's.
+# A view class keeps the signature its `__init__` gives it (inspect prefers a
+# `__new__` of the same class).
+setattr(_arm_on_new, "__signature__", inspect.signature(AbstractView.__init__))  # noqa: B010
+setattr(AbstractView, "__new__", staticmethod(_arm_on_new))  # noqa: B010
 setattr(AbstractView, "__init__", _arm_first(AbstractView.__init__))  # noqa: B010

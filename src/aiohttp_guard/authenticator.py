@@ -70,9 +70,15 @@ class Authenticator:
         """Where `logout_everywhere` times are kept."""
         return self.revocation.store
 
-    def use_store(self, store: RevocationStore) -> None:
-        """Keep revocations in `store` from now on (a parent app's)."""
-        self.revocation.store = store
+    def share_revocations(self, other: Authenticator) -> None:
+        """Keep and check revocations as `other` does from now on (a parent
+        app's service whose tickets this one accepts): in its store, and for
+        as long as the longer-lived tickets of either need, so that a
+        revocation made through one holds for the other's tickets too."""
+        check = other.revocation
+        own = self.revocation.ttl
+        check.ttl = None if check.ttl is None or own is None else max(check.ttl, own)
+        self.revocation = check
         self.default_store = False
 
     async def resolve_groups(self, user_id: str | None) -> Groups:

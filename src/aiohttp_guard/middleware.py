@@ -64,7 +64,11 @@ def make_middleware(
             await finish(context, response)
             return response
         finally:
-            if outer is not None:
+            # An outer service's context is given back. A bare state (from
+            # the acl layer or a policy used before any service) is not:
+            # it stays reachable as this context's `outer`, and middlewares
+            # listed before this one still find who the request came from.
+            if isinstance(outer, RequestContext):
                 request[STATE] = outer
 
     async def finish(context: RequestContext, response: web.StreamResponse) -> None:

@@ -98,7 +98,10 @@ class AuthService(Authenticator):
         app[SERVICE] = self
         app.middlewares.append(self.middleware)
         app.on_startup.append(self._log_routes)
-        app.on_startup.append(self._share_revocations)
+        # Before the startup of any sub-application, even one added before
+        # this call, so that stores are shared from the outermost service in:
+        # a nested service takes the store it will keep for good.
+        app.on_startup.insert(0, self._share_revocations)
         app.on_startup.append(self._open_revocations)
 
     async def _open_revocations(self, app: web.Application) -> None:
@@ -116,19 +119,21 @@ class AuthService(Authenticator):
 
     async def _share_revocations(self, app: web.Application) -> None:
         """A sub-application's service that accepts this service's tickets
-        must refuse the ones revoked here: without a store of its own it
-        takes this one, and a store of its own is a warning."""
+        must refuse the ones revoked here: without a store of its own (or
+        given this one) it shares this service's revocations, kept for as
+        long as the tickets of either live; a store of its own is a
+        warning."""
         own = self.policy.credential_ids()
         for sub in _sub_applications(app):
             nested = service_on(sub)
             if (
                 nested is None
-                or nested.revocations is self.revocations
+                or nested.revocation is self.revocation
                 or not own & nested.policy.credential_ids()
             ):
                 continue
-            if nested.default_store:
-                nested.use_store(self.revocations)
+            if nested.default_store or nested.revocations is self.revocations:
+                nested.share_revocations(self)
             else:
                 log.warning(
                     "aiohttp_guard: %r of a sub-application accepts the tickets "
