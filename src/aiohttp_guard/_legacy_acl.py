@@ -8,7 +8,6 @@ zero-argument callable.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Awaitable, Callable, Coroutine, Hashable, Sequence
 from typing import Any, Final, ParamSpec, TypeAlias, TypeVar, cast
 
@@ -16,6 +15,7 @@ import attrs
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
+from ._maybe_await import maybe_await
 from .access_control import ACL
 from .authenticator import SERVICE, Groups
 from .guards import BaseGuard
@@ -103,8 +103,7 @@ async def get_user_groups(request: web.Request) -> frozenset[Hashable] | None:
     if callback is None:
         groups = await context.authenticator.resolve_groups(user_id)
     else:
-        answer = callback(user_id)
-        groups = await answer if inspect.isawaitable(answer) else answer
+        groups = await maybe_await(callback(user_id))
     # The bare user id, as aiohttp_auth had it, not `User(user_id)`.
     principals = principal_set(groups, user_id)
     context.set_note(_GROUPS, _KnownGroups(callback, user_id, principals))

@@ -9,12 +9,12 @@ a plain sequence is compiled again on every call.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from typing import Any, TypeAlias, TypeVar, cast
 
 from aiohttp import web
 
+from ._maybe_await import maybe_await
 from .access_control import ACE, ACL, EntryTuple
 
 __all__ = [
@@ -60,8 +60,5 @@ async def resolve_context(context: Context[P], request: web.Request) -> ACL[P]:
     if isinstance(context, ACL):
         return cast("ACL[P]", context)
     if callable(context):
-        value = context(request)
-        if inspect.isawaitable(value):
-            value = await value
-        return _compiled(value)
+        return _compiled(await maybe_await(context(request)))
     return _compiled(context)
