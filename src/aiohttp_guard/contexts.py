@@ -21,6 +21,7 @@ __all__ = [
     "Context",
     "ContextFactory",
     "ContextValue",
+    "acl_of",
     "resolve_context",
     "static_acl",
 ]
@@ -37,7 +38,10 @@ ContextFactory: TypeAlias = Callable[
 Context: TypeAlias = ContextValue[P] | ContextFactory[P]
 
 
-def _compiled(value: object) -> ACL[Any]:
+def acl_of(value: object) -> ACL[Any]:
+    """What a context gives, as an ACL: an `ACL` itself, or a sequence of
+    entries compiled now. Anything else (a set of entries has no order) is a
+    `TypeError`."""
     if isinstance(value, ACL):
         return cast("ACL[Any]", value)
     if isinstance(value, str | bytes) or not isinstance(value, Sequence):
@@ -50,15 +54,11 @@ def _compiled(value: object) -> ACL[Any]:
 
 def static_acl(context: Context[P]) -> ACL[P] | None:
     """The compiled ACL of a fixed context; None for a callable one."""
-    if callable(context) and not isinstance(context, ACL):
-        return None
-    return _compiled(cast(object, context))
+    return None if callable(context) else acl_of(context)
 
 
 async def resolve_context(context: Context[P], request: web.Request) -> ACL[P]:
     """The ACL that `context` gives for `request`."""
-    if isinstance(context, ACL):
-        return cast("ACL[P]", context)
     if callable(context):
-        return _compiled(await maybe_await(context(request)))
-    return _compiled(context)
+        return acl_of(await maybe_await(context(request)))
+    return acl_of(context)
