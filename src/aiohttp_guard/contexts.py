@@ -18,6 +18,7 @@ from ._maybe_await import maybe_await
 from .access_control import ACE, ACL, EntryTuple
 
 __all__ = [
+    "AnyContextFactory",
     "Context",
     "ContextFactory",
     "ContextValue",
@@ -36,6 +37,15 @@ ContextFactory: TypeAlias = Callable[
 ]
 #: Anything a guard accepts as the ACL to check against.
 Context: TypeAlias = ContextValue[P] | ContextFactory[P]
+#: A context computed from the request, typed without its permission type.
+AnyContextFactory: TypeAlias = Callable[[web.Request], Any]
+
+# `Requires(permission, context)` and `AuthService.permits` are overloaded on
+# `ContextValue[P]`, `ContextFactory[P]` and `AnyContextFactory`, in that
+# order: mypy then infers the permission type from a fixed context and checks
+# the permission against it, which it cannot do through the union `Context`.
+# From a callable context mypy cannot infer it: the last overload accepts one
+# unchecked, and `Requires[Perm](...)` has it checked.
 
 
 def acl_of(value: object) -> ACL[Any]:

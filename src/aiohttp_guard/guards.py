@@ -14,7 +14,7 @@ import abc
 import functools
 import logging
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Hashable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Hashable
 from datetime import timedelta
 from typing import Any, Generic, ParamSpec, Protocol, TypeVar, cast, overload
 
@@ -28,8 +28,15 @@ from ._views import (
     describe,
     mark_guarded,
 )
-from .access_control import ACE, ACL, Decision, EntryTuple
-from .contexts import Context, ContextFactory, resolve_context, static_acl
+from .access_control import Decision
+from .contexts import (
+    AnyContextFactory,
+    Context,
+    ContextFactory,
+    ContextValue,
+    resolve_context,
+    static_acl,
+)
 from .request_context import RequestContext
 
 log = logging.getLogger("aiohttp_guard")
@@ -195,22 +202,13 @@ class Requires(BaseGuard[Decision[Perm]], Generic[Perm]):
 
     __slots__ = ("_acl", "_context", "permission")
 
-    # Overloads, not one union, so that mypy infers the permission type from
-    # a fixed context and checks the permission against it. For a callable
-    # context mypy cannot infer it: write `Requires[Perm]("edit", owner_acl)`
-    # to have it checked, or the last overload accepts it unchecked.
+    # Overloaded on the forms of a context, as `contexts` explains.
     @overload
-    def __init__(self, permission: Perm, context: ACL[Perm]) -> None: ...
-    @overload
-    def __init__(
-        self, permission: Perm, context: Sequence[ACE[Perm] | EntryTuple[Perm]]
-    ) -> None: ...
+    def __init__(self, permission: Perm, context: ContextValue[Perm]) -> None: ...
     @overload
     def __init__(self, permission: Perm, context: ContextFactory[Perm]) -> None: ...
     @overload
-    def __init__(
-        self, permission: Perm, context: Callable[[web.Request], Any]
-    ) -> None: ...
+    def __init__(self, permission: Perm, context: AnyContextFactory) -> None: ...
     def __init__(self, permission: Any, context: Any) -> None:
         self.permission: Perm = permission
         self._context: Context[Perm] = context
