@@ -21,11 +21,11 @@ from typing import Any, Generic, ParamSpec, Protocol, TypeVar, cast, overload
 from aiohttp import hdrs, web
 
 from ._durations import seconds
+from ._guard_names import describe
 from ._views import (
     GuardBase,
     declare_attribute_guard,
     declare_class_guard,
-    describe,
     mark_guarded,
 )
 from .access_control import Decision
