@@ -13,7 +13,6 @@ from __future__ import annotations
 import abc
 import functools
 import logging
-import time
 from collections.abc import Awaitable, Callable, Coroutine, Hashable
 from datetime import timedelta
 from typing import Any, Generic, ParamSpec, Protocol, TypeVar, cast, overload
@@ -185,8 +184,10 @@ class Authenticated(BaseGuard[str]):
         if identity is None:
             raise context.unauthenticated()
         if self._fresh_ms is not None:
+            # The login time was set by the policy's clock: read the same one.
             login = identity.login_ms
-            if login is None or time.time() * 1000 - login > self._fresh_ms:
+            now = context.authenticator.policy.now_ms(request)
+            if login is None or now - login > self._fresh_ms:
                 raise context.unauthenticated()
         return identity.user_id
 

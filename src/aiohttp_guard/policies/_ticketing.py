@@ -151,6 +151,10 @@ class TicketPolicyBase(AbstractAuthentication):
     def credential_ids(self) -> frozenset[Hashable]:
         return self.codec.key_ids
 
+    def now_ms(self, request: web.Request) -> int:
+        """The codec's clock, which dates the policy's tickets."""
+        return self.codec.now_ms()
+
     @property
     def ticket_kind(self) -> str:
         """What the policy's tickets are called in logs."""
