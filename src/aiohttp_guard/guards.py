@@ -145,10 +145,7 @@ def _guarded(
 ) -> Callable[P, Coroutine[Any, Any, R]]:
     @functools.wraps(handler)
     async def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
-        # A function handler's request comes first: found without a call.
-        first = args[0] if args else None
-        request = first if isinstance(first, web.Request) else _request_of(args)
-        await guard.check(request)
+        await guard.check(_request_of(args))
         return await handler(*args, **kwargs)
 
     mark_guarded(guarded, guard)
