@@ -11,13 +11,14 @@ from pytest_aiohttp import AiohttpClient
 from aiohttp_guard import (
     Authenticated,
     AuthService,
+    BearerTicketPolicy,
     CookieTicketPolicy,
     Guard,
     TicketCodec,
 )
 
 from .apps import HeaderPolicy, make_app
-from .conftest import SECRET
+from .conftest import OTHER_SECRET, SECRET, Clock
 
 POLICY = CookieTicketPolicy(SECRET, 3600)
 
@@ -166,6 +167,43 @@ async def test_fresh_within_demands_a_recent_login_not_a_reissue(
     client.session.cookie_jar.update_cookies({"AUTH_TKT": codec.encode(stale)})
     assert await (await client.get("/whoami")).text() == "alice"
     assert (await client.get("/password")).status == 401
+
+
+@Authenticated(fresh_within=timedelta(minutes=5))
+async def change_password(request: web.Request) -> web.Response:
+    return web.Response(text="changed")
+
+
+async def test_fresh_within_reads_the_clock_of_the_policy_that_issued_the_login(
+    aiohttp_client: AiohttpClient,
+) -> None:
+    clock = Clock()  # years away from the system clock
+    app = make_app(CookieTicketPolicy(TicketCodec(SECRET, clock=clock), 3600))
+    app.router.add_get("/password", change_password)
+    client = await aiohttp_client(app)
+    await client.get("/login", params={"user": "alice"})
+    assert (await client.get("/password")).status == 200
+    clock.now += 6 * 60
+    assert await (await client.get("/whoami")).text() == "alice"
+    assert (await client.get("/password")).status == 401
+
+
+async def test_fresh_within_in_a_chain_reads_the_clock_of_the_policy_that_identified(
+    aiohttp_client: AiohttpClient,
+) -> None:
+    cookie_clock, bearer_clock = Clock(1_700_010_000.0), Clock()
+    cookie = CookieTicketPolicy(TicketCodec(SECRET, clock=cookie_clock), 3600)
+    bearer = BearerTicketPolicy(TicketCodec(OTHER_SECRET, clock=bearer_clock), 3600)
+    app = make_app([cookie, bearer])  # type: ignore[arg-type]
+    app.router.add_get("/password", change_password)
+    client = await aiohttp_client(app)
+    token = bearer.codec.encode(bearer.ticket_for("alice", None))
+    headers = {"Authorization": f"Bearer {token}"}
+    # Fresh by the bearer policy's clock, which issued it; the cookie
+    # policy's clock, first in the chain, is hours ahead.
+    assert (await client.get("/password", headers=headers)).status == 200
+    bearer_clock.now += 6 * 60
+    assert (await client.get("/password", headers=headers)).status == 401
 
 
 async def test_fresh_within_fails_closed_when_the_policy_cannot_tell(

@@ -27,8 +27,8 @@ def request_key(name: str, type_: type[_T]) -> RequestKey[_T]:
 
 
 def request_get(request: web.BaseRequest, key: RequestKey[_T]) -> _T | None:
-    """`request.get(key)`, typed by the key (and cheaper: `get` is the
-    mapping mixin's, a Python-level detour through `__getitem__`)."""
+    """`request.get(key)`, typed by the key: aiohttp types only
+    `request[key]` by it."""
     try:
         return request[key]
     except KeyError:

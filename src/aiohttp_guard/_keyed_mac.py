@@ -5,6 +5,12 @@ and outer SHA-256 states on every call, twice the hashing a short ticket
 needs. RFC 2104's HMAC is `H((K ^ opad) || H((K ^ ipad) || message))`: the
 two keyed states depend on the key alone, so they are computed here once and
 copied per message. The result is the same HMAC, bit for bit.
+
+Kept for the figures: a new ticket's verification takes 4.7 us with it, 5.8
+with `hmac.digest` and 5.2 with the standard library's own keyed copy
+(`hmac.new(key, digestmod=sha256)` once, `.copy()` per message, slower for
+its Python-level `copy`); an issue 3.4 us, against 4.6 and 4.0
+(benchmarks.micro "decode, uncached" and "issue + encode", 2026-11-30).
 """
 
 from __future__ import annotations

@@ -11,11 +11,11 @@ import attrs
 from aiohttp import hdrs, web
 from aiohttp.abc import AbstractView
 
+from ._guard_names import describe
 from ._views import (
     ClassGuards,
     GuardLike,
     class_guards,
-    describe,
     function_class,
     handler_guards,
     is_view_class,

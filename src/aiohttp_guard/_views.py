@@ -48,6 +48,8 @@ import attrs
 from aiohttp import web
 from aiohttp.abc import AbstractView
 
+from ._guard_names import describe
+
 __all__ = [
     "ClassGuards",
     "GuardBase",
@@ -55,7 +57,6 @@ __all__ = [
     "class_guards",
     "declare_attribute_guard",
     "declare_class_guard",
-    "describe",
     "function_class",
     "handler_guards",
     "is_view_class",
@@ -91,12 +92,6 @@ def opens_route(guard: object) -> bool:
 
 def _checks_nothing(guard: object) -> bool:
     return isinstance(guard, GuardBase) and guard.checks_nothing
-
-
-def describe(guard: object) -> str:
-    """A short readable name for a guard: its repr, or a function's name."""
-    name = getattr(guard, "__qualname__", None)
-    return name if isinstance(name, str) else repr(guard)
 
 
 def is_view_class(value: object) -> TypeGuard[type[AbstractView]]:

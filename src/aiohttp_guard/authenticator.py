@@ -7,12 +7,12 @@ request's `RequestContext` asks it, and nothing above.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Awaitable, Callable, Hashable, Iterable
 from typing import Final, TypeAlias
 
 from aiohttp import web
 
+from ._maybe_await import maybe_await
 from ._revocation_check import RevocationCheck
 from .policies.base import AbstractAuthentication
 from .refusals import ErrorHandler, refusal
@@ -85,10 +85,7 @@ class Authenticator:
         """The group resolver's answer for `user_id` (no resolver: no groups)."""
         if self.groups is None:
             return ()
-        answer = self.groups(user_id)
-        if inspect.isawaitable(answer):
-            answer = await answer
-        return answer
+        return await maybe_await(self.groups(user_id))
 
     def unauthenticated(self, request: web.Request) -> web.HTTPException:
         """The answer for a request that must log in (401 or a redirect), to

@@ -9,18 +9,20 @@ a plain sequence is compiled again on every call.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from typing import Any, TypeAlias, TypeVar, cast
 
 from aiohttp import web
 
+from ._maybe_await import maybe_await
 from .access_control import ACE, ACL, EntryTuple
 
 __all__ = [
+    "AnyContextFactory",
     "Context",
     "ContextFactory",
     "ContextValue",
+    "acl_of",
     "resolve_context",
     "static_acl",
 ]
@@ -35,9 +37,21 @@ ContextFactory: TypeAlias = Callable[
 ]
 #: Anything a guard accepts as the ACL to check against.
 Context: TypeAlias = ContextValue[P] | ContextFactory[P]
+#: A context computed from the request, typed without its permission type.
+AnyContextFactory: TypeAlias = Callable[[web.Request], Any]
+
+# `Requires(permission, context)` and `AuthService.permits` are overloaded on
+# `ContextValue[P]`, `ContextFactory[P]` and `AnyContextFactory`, in that
+# order: mypy then infers the permission type from a fixed context and checks
+# the permission against it, which it cannot do through the union `Context`.
+# From a callable context mypy cannot infer it: the last overload accepts one
+# unchecked, and `Requires[Perm](...)` has it checked.
 
 
-def _compiled(value: object) -> ACL[Any]:
+def acl_of(value: object) -> ACL[Any]:
+    """What a context gives, as an ACL: an `ACL` itself, or a sequence of
+    entries compiled now. Anything else (a set of entries has no order) is a
+    `TypeError`."""
     if isinstance(value, ACL):
         return cast("ACL[Any]", value)
     if isinstance(value, str | bytes) or not isinstance(value, Sequence):
@@ -50,18 +64,11 @@ def _compiled(value: object) -> ACL[Any]:
 
 def static_acl(context: Context[P]) -> ACL[P] | None:
     """The compiled ACL of a fixed context; None for a callable one."""
-    if callable(context) and not isinstance(context, ACL):
-        return None
-    return _compiled(cast(object, context))
+    return None if callable(context) else acl_of(context)
 
 
 async def resolve_context(context: Context[P], request: web.Request) -> ACL[P]:
     """The ACL that `context` gives for `request`."""
-    if isinstance(context, ACL):
-        return cast("ACL[P]", context)
     if callable(context):
-        value = context(request)
-        if inspect.isawaitable(value):
-            value = await value
-        return _compiled(value)
-    return _compiled(context)
+        return acl_of(await maybe_await(context(request)))
+    return acl_of(context)

@@ -13,23 +13,29 @@ from __future__ import annotations
 import abc
 import functools
 import logging
-import time
-from collections.abc import Awaitable, Callable, Coroutine, Hashable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Hashable
 from datetime import timedelta
 from typing import Any, Generic, ParamSpec, Protocol, TypeVar, cast, overload
 
 from aiohttp import hdrs, web
 
 from ._durations import seconds
+from ._guard_names import describe
 from ._views import (
     GuardBase,
     declare_attribute_guard,
     declare_class_guard,
-    describe,
     mark_guarded,
 )
-from .access_control import ACE, ACL, Decision, EntryTuple
-from .contexts import Context, ContextFactory, resolve_context, static_acl
+from .access_control import Decision
+from .contexts import (
+    AnyContextFactory,
+    Context,
+    ContextFactory,
+    ContextValue,
+    resolve_context,
+    static_acl,
+)
 from .request_context import RequestContext
 
 log = logging.getLogger("aiohttp_guard")
@@ -139,10 +145,7 @@ def _guarded(
 ) -> Callable[P, Coroutine[Any, Any, R]]:
     @functools.wraps(handler)
     async def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
-        # A function handler's request comes first: found without a call.
-        first = args[0] if args else None
-        request = first if isinstance(first, web.Request) else _request_of(args)
-        await guard.check(request)
+        await guard.check(_request_of(args))
         return await handler(*args, **kwargs)
 
     mark_guarded(guarded, guard)
@@ -178,8 +181,10 @@ class Authenticated(BaseGuard[str]):
         if identity is None:
             raise context.unauthenticated()
         if self._fresh_ms is not None:
+            # The login time was set by the policy's clock: read the same one.
             login = identity.login_ms
-            if login is None or time.time() * 1000 - login > self._fresh_ms:
+            now = context.authenticator.policy.now_ms(request)
+            if login is None or now - login > self._fresh_ms:
                 raise context.unauthenticated()
         return identity.user_id
 
@@ -195,22 +200,13 @@ class Requires(BaseGuard[Decision[Perm]], Generic[Perm]):
 
     __slots__ = ("_acl", "_context", "permission")
 
-    # Overloads, not one union, so that mypy infers the permission type from
-    # a fixed context and checks the permission against it. For a callable
-    # context mypy cannot infer it: write `Requires[Perm]("edit", owner_acl)`
-    # to have it checked, or the last overload accepts it unchecked.
+    # Overloaded on the forms of a context, as `contexts` explains.
     @overload
-    def __init__(self, permission: Perm, context: ACL[Perm]) -> None: ...
-    @overload
-    def __init__(
-        self, permission: Perm, context: Sequence[ACE[Perm] | EntryTuple[Perm]]
-    ) -> None: ...
+    def __init__(self, permission: Perm, context: ContextValue[Perm]) -> None: ...
     @overload
     def __init__(self, permission: Perm, context: ContextFactory[Perm]) -> None: ...
     @overload
-    def __init__(
-        self, permission: Perm, context: Callable[[web.Request], Any]
-    ) -> None: ...
+    def __init__(self, permission: Perm, context: AnyContextFactory) -> None: ...
     def __init__(self, permission: Any, context: Any) -> None:
         self.permission: Perm = permission
         self._context: Context[Perm] = context

@@ -31,10 +31,6 @@ class Permission(enum.Enum):
     Allow = "Allow"
     Deny = "Deny"
 
-    # Members are singletons compared by identity: hashing by identity (in C)
-    # keeps them as cheap as strings in the principal sets checked per request.
-    __hash__ = object.__hash__
-
     def __repr__(self) -> str:
         return self.name
 
@@ -47,6 +43,11 @@ class Group(enum.Enum):
     #: Every request from a logged-in user.
     AuthenticatedUser = "AuthenticatedUser"
 
+    # Members are singletons compared by identity, so hashing by identity
+    # agrees with their equality, and runs in C: an ACL hashes each
+    # principal when it decides for a new principal set, and Enum's Python
+    # __hash__ adds 0.13 us to the 1.5 us of that check (benchmarks.micro
+    # "a new user each time", 2026-11-30).
     __hash__ = object.__hash__
 
     def __repr__(self) -> str:

@@ -14,9 +14,15 @@ from typing import Any, Final, TypeVar, overload
 from aiohttp import web
 
 from ._routes import RouteDecisions, RouteGuard, routes_report
-from .access_control import ACE, ACL, Decision, EntryTuple
+from .access_control import Decision
 from .authenticator import SERVICE, Authenticator, GroupResolver, Groups
-from .contexts import Context, ContextFactory, resolve_context
+from .contexts import (
+    AnyContextFactory,
+    Context,
+    ContextFactory,
+    ContextValue,
+    resolve_context,
+)
 from .guards import Guard
 from .identity import Identity
 from .middleware import make_middleware
@@ -236,16 +242,10 @@ class AuthService(Authenticator):
         the resolver denies the user everything. Resolved once per request."""
         return await RequestContext.of(request).principals()
 
+    # Overloaded on the forms of a context, as `contexts` explains.
     @overload
     async def permits(
-        self, request: web.Request, permission: P, context: ACL[P]
-    ) -> Decision[P]: ...
-    @overload
-    async def permits(
-        self,
-        request: web.Request,
-        permission: P,
-        context: Sequence[ACE[P] | EntryTuple[P]],
+        self, request: web.Request, permission: P, context: ContextValue[P]
     ) -> Decision[P]: ...
     @overload
     async def permits(
@@ -253,10 +253,7 @@ class AuthService(Authenticator):
     ) -> Decision[P]: ...
     @overload
     async def permits(
-        self,
-        request: web.Request,
-        permission: P,
-        context: Callable[[web.Request], Any],
+        self, request: web.Request, permission: P, context: AnyContextFactory
     ) -> Decision[P]: ...
     async def permits(
         self, request: web.Request, permission: P, context: Context[P]

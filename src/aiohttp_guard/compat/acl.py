@@ -8,16 +8,17 @@ zero-argument callable.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Awaitable, Callable, Coroutine, Hashable, Sequence
-from typing import Any, Final, ParamSpec, TypeAlias, TypeVar, cast
+from typing import Any, Final, ParamSpec, TypeAlias, TypeVar
 
 import attrs
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
+from .._maybe_await import maybe_await
 from ..access_control import ACL
 from ..authenticator import SERVICE, Groups
+from ..contexts import acl_of
 from ..guards import BaseGuard
 from ..principals import principal_set
 from ..request_context import RequestContext
@@ -103,27 +104,24 @@ async def get_user_groups(request: web.Request) -> frozenset[Hashable] | None:
     if callback is None:
         groups = await context.authenticator.resolve_groups(user_id)
     else:
-        answer = callback(user_id)
-        groups = await answer if inspect.isawaitable(answer) else answer
+        groups = await maybe_await(callback(user_id))
     # The bare user id, as aiohttp_auth had it, not `User(user_id)`.
     principals = principal_set(groups, user_id)
     context.set_note(_GROUPS, _KnownGroups(callback, user_id, principals))
     return principals
 
 
-def _acl_of(context: LegacyContext) -> ACL[Any]:
-    # An ACL may come in place of the entries, from a callable or not.
-    entries: object = context() if callable(context) else context
-    if isinstance(entries, ACL):
-        return cast("ACL[Any]", entries)
-    return ACL(cast("Sequence[Any]", entries))  # pyright: ignore[reportUnnecessaryCast]
+def _legacy_acl_of(context: LegacyContext) -> ACL[Any]:
+    """The ACL of an old context, which may be a zero-argument callable."""
+    return acl_of(context() if callable(context) else context)
 
 
 async def get_permitted(
     request: web.Request, permission: Hashable, context: LegacyContext
 ) -> bool:
     """Whether the request's groups have `permission` in `context`."""
-    return bool(_acl_of(context).permits(await get_user_groups(request), permission))
+    acl = _legacy_acl_of(context)
+    return bool(acl.permits(await get_user_groups(request), permission))
 
 
 class _LegacyRequires(BaseGuard[None]):
@@ -135,13 +133,13 @@ class _LegacyRequires(BaseGuard[None]):
         self._permission = permission
         self._context = context
         # A fixed context is compiled once; a callable one on every request.
-        self._acl = None if callable(context) else _acl_of(context)
+        self._acl = None if callable(context) else acl_of(context)
 
     def __repr__(self) -> str:
         return f"acl_required({self._permission!r}, ...)"
 
     async def check(self, request: web.Request) -> None:
-        acl = self._acl if self._acl is not None else _acl_of(self._context)
+        acl = self._acl if self._acl is not None else _legacy_acl_of(self._context)
         if not acl.permits(await get_user_groups(request), self._permission):
             raise web.HTTPForbidden()
 

@@ -1,10 +1,12 @@
 """Finding one cookie in a Cookie header without parsing them all.
 
 aiohttp's `request.cookies` builds a `Morsel` for every cookie of the header
-on first use, which costs more than verifying a cached ticket. The policies
-only want their own cookie, and ticket text is plain (no quoting or escapes),
-so a scan for `name=` is enough. Like aiohttp, the last cookie of that name
-wins.
+on first use, which costs more than verifying a cached ticket: 4.1 us of a
+13 us guarded request with the ticket alone in its header, 18 us with five
+other cookies beside it (in process, as benchmarks.inprocess, 2026-11-30).
+The policies only want their own cookie, and ticket text is plain (no
+quoting or escapes), so a scan for `name=` is enough. Like aiohttp, the last
+cookie of that name wins.
 """
 
 from __future__ import annotations

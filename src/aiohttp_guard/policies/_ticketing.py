@@ -12,12 +12,10 @@ import ipaddress
 import logging
 from collections.abc import Hashable, Sequence
 from datetime import timedelta
-from typing import Final
 
 from aiohttp import web
 
 from .._durations import seconds
-from .._fifo_cache import FifoCache
 from ..identity import Identity
 from ..request_state import RequestState
 from ..tickets import LEGACY_KEY_ID, VERSION, InvalidTicket, Ticket, TicketCodec
@@ -34,8 +32,6 @@ __all__ = [
 log = logging.getLogger("aiohttp_guard")
 
 Secret = bytes | Sequence[bytes] | TicketCodec
-
-_IDENTITY_CACHE_SIZE: Final = 4096
 
 
 def client_ip(request: web.BaseRequest) -> str | None:
@@ -131,9 +127,6 @@ class TicketPolicyBase(AbstractAuthentication):
             None if max_lifetime is None else seconds(max_lifetime, "max_lifetime")
         )
         self.include_ip = include_ip
-        self._identities: FifoCache[int, tuple[Ticket, Identity]] = FifoCache(
-            _IDENTITY_CACHE_SIZE
-        )
         # The longest a ticket may live from its issue: max_age, and the
         # clock skew the codec allows between instances.
         self._longest_life_ms = round(self.max_age * 1000) + self.codec.clock_skew_ms
@@ -157,6 +150,10 @@ class TicketPolicyBase(AbstractAuthentication):
 
     def credential_ids(self) -> frozenset[Hashable]:
         return self.codec.key_ids
+
+    def now_ms(self, request: web.Request) -> int:
+        """The codec's clock, which dates the policy's tickets."""
+        return self.codec.now_ms()
 
     @property
     def ticket_kind(self) -> str:
@@ -260,16 +257,8 @@ class TicketPolicyBase(AbstractAuthentication):
         return remaining < self.reissue_time * 1000
 
     def identity_of(self, ticket: Ticket) -> Identity:
-        """The `Identity` a ticket proves; the same object for the same
-        (cached) ticket, as a client sends one ticket many times."""
-        # Keyed by id(): hashing a Ticket costs more than building an
-        # Identity. The entry holds the ticket, so its id is not reused.
-        entry = self._identities.get(id(ticket))
-        if entry is not None and entry[0] is ticket:
-            return entry[1]
-        identity = Identity(ticket.user_id, ticket.login_ms, ticket.issued_ms)
-        self._identities.put(id(ticket), (ticket, identity))
-        return identity
+        """The `Identity` a ticket proves."""
+        return Identity(ticket.user_id, ticket.login_ms, ticket.issued_ms)
 
 
 class NamedTicketPolicy(TicketPolicyBase):

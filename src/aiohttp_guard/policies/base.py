@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import time
 from collections.abc import Hashable
 
 from aiohttp import web
@@ -18,8 +19,9 @@ class AbstractAuthentication(abc.ABC):
     Subclass it to keep identities somewhere of your own: implement `remember`,
     `forget` and `get`; override `process_response` to write what the request
     changed into the response (it runs on raised HTTP exceptions too),
-    `identify` when you know more than the user id, and `max_ticket_age` when
-    your credentials expire.
+    `identify` when you know more than the user id, `max_ticket_age` when
+    your credentials expire, and `now_ms` when they are dated by a clock of
+    your own.
     """
 
     @property
@@ -28,6 +30,13 @@ class AbstractAuthentication(abc.ABC):
         valid; None when unknown (the default). Revocations are kept that
         long, and for good when it is None."""
         return None
+
+    def now_ms(self, request: web.Request) -> int:
+        """Now, by the clock that dated the identity of `request` (its
+        `login_ms`), in milliseconds since the epoch: the system clock by
+        default. `Authenticated(fresh_within=...)` measures a login's age
+        with it."""
+        return int(time.time() * 1000)
 
     def credential_ids(self) -> frozenset[Hashable]:
         """What makes a credential valid for this policy: the ids of the keys

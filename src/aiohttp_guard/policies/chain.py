@@ -62,6 +62,11 @@ class PolicyChain(AbstractAuthentication):
         used = RequestState.current(request).note(self, _Identified)
         return self.policies[0] if used is None else used.policy
 
+    def now_ms(self, request: web.Request) -> int:
+        """The clock of the policy that identified `request` (of the first
+        policy when none did)."""
+        return self._in_charge(request).now_ms(request)
+
     async def identify(self, request: web.Request) -> Identity | None:
         for policy in self.policies:
             identity = await policy.identify(request)
