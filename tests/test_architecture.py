@@ -6,6 +6,7 @@ import-linter contracts in pyproject.toml, which CI checks with
 from __future__ import annotations
 
 import ast
+import gc
 from pathlib import Path
 
 import grimp
@@ -119,3 +120,17 @@ def test_the_readme_layout_lists_every_module() -> None:
         if path.parent.name != "demo" and path.name != "__init__.py"
     }
     assert modules - listed == set()
+
+
+def test_a_request_and_its_context_make_no_reference_cycle() -> None:
+    """The request holds its context; a context holding the request too
+    would leave every request to the garbage collector, whose pauses showed
+    as a tripled p99 under load."""
+    from aiohttp.test_utils import make_mocked_request
+
+    from aiohttp_guard import AuthService, CookieTicketPolicy, RequestContext
+
+    request = make_mocked_request("GET", "/")
+    context = RequestContext(request, AuthService(CookieTicketPolicy(b"k" * 32, 60)))
+    assert context.request is request
+    assert not any(referent is request for referent in gc.get_referents(context))
