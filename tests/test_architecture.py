@@ -10,8 +10,10 @@ import gc
 from pathlib import Path
 
 import grimp
+from aiohttp.test_utils import make_mocked_request
 
 import aiohttp_guard
+from aiohttp_guard import AuthService, CookieTicketPolicy, RequestContext
 
 SOURCE = Path(aiohttp_guard.__file__).parent
 
@@ -126,10 +128,6 @@ def test_a_request_and_its_context_make_no_reference_cycle() -> None:
     """The request holds its context; a context holding the request too
     would leave every request to the garbage collector, whose pauses showed
     as a tripled p99 under load."""
-    from aiohttp.test_utils import make_mocked_request
-
-    from aiohttp_guard import AuthService, CookieTicketPolicy, RequestContext
-
     request = make_mocked_request("GET", "/")
     context = RequestContext(request, AuthService(CookieTicketPolicy(b"k" * 32, 60)))
     assert context.request is request
