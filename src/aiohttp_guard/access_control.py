@@ -152,13 +152,17 @@ def _show(permissions: frozenset[P] | AllPermissionsType) -> str:
 
 @attrs.frozen(init=False)
 class ACE(Generic[P]):
-    """One entry of an ACL: `ACE(Allow, "editors", {"view", "edit"})`.
+    """One entry of an ACL: `ACE(Allow, "editors", {"view", "edit"})`. An
+    entry that could match nothing (no permissions, Pyramid's
+    `ALL_PERMISSIONS` or built-in principals) is a `ValueError`.
 
-    `permissions` takes one permission or a non-empty iterable of them (a
-    `str` is one permission, never its characters), or `ALL_PERMISSIONS`; an
-    iterable holding `ALL_PERMISSIONS` means every permission too. An entry
-    that could match nothing (no permissions, Pyramid's `ALL_PERMISSIONS` or
-    built-in principals) is a `ValueError`.
+    Args:
+        action: `Allow` or `Deny`.
+        principal: Whom the entry is about: a group (any hashable), a
+            `User(...)`, `Everyone` or `AuthenticatedUser`.
+        permissions: One permission or a non-empty iterable of them (a `str`
+            is one permission, never its characters), or `ALL_PERMISSIONS`;
+            an iterable holding `ALL_PERMISSIONS` means every permission too.
     """
 
     action: Permission
@@ -260,10 +264,12 @@ class Decision(Generic[P]):
 class ACL(Generic[P]):
     """An ordered, immutable access control list, compiled on construction.
 
-    Build it from `ACE`s or the documented tuples; a malformed entry (one
-    with no permissions included) is an error naming its index, and an entry
-    that earlier entries for the same principal make unreachable is a
-    `UserWarning`.
+    Args:
+        entries: `ACE`s or the documented `(action, principal, permissions)`
+            tuples, first match wins. A malformed entry (one with no
+            permissions included) is an error naming its index, and an entry
+            that earlier entries for the same principal make unreachable is
+            a `UserWarning`.
     """
 
     __slots__ = ("_decisions", "_index", "entries")

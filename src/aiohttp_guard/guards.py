@@ -155,9 +155,14 @@ def _guarded(
 class Authenticated(BaseGuard[str]):
     """Lets through requests from a logged-in user, proving their user id.
 
-    With `fresh_within`, the user must also have logged in (not merely had
-    their ticket reissued) that recently: ask it of sensitive actions such as
-    changing a password. Others get the service's unauthenticated answer.
+    Others get the service's unauthenticated answer.
+
+    Args:
+        fresh_within: The user must also have logged in (not merely had
+            their ticket reissued) this recently, by the clock of the policy
+            that issued the ticket: seconds or a timedelta, positive. Ask it
+            of sensitive actions such as changing a password. Default: any
+            login.
     """
 
     __slots__ = ("_fresh_ms",)
@@ -194,8 +199,10 @@ class Requires(BaseGuard[Decision[Perm]], Generic[Perm]):
     `Decision`. Refused anonymous requests get the unauthenticated answer
     (they may gain the permission by logging in), others a 403.
 
-    `context` is an `ACL`, a sequence of entries (compiled once, here) or a
-    callable taking the request and returning either, sync or async.
+    Args:
+        permission: The permission asked for, of the ACL's permission type.
+        context: An `ACL`, a sequence of entries (compiled once, here) or a
+            callable taking the request and returning either, sync or async.
     """
 
     __slots__ = ("_acl", "_context", "permission")
@@ -254,7 +261,12 @@ class Public(BaseGuard[None]):
 
 class AnyOf(BaseGuard[T]):
     """Passes when any of `guards` passes, proving what the first passing one
-    proved; when all refuse, the first refusal is raised. Also `a | b`."""
+    proved; when all refuse, the first refusal is raised. Also `a | b`.
+
+    Args:
+        guards: At least one guard, tried in order; nested `AnyOf`s are
+            spliced in.
+    """
 
     __slots__ = ("guards",)
 
@@ -283,7 +295,12 @@ class AnyOf(BaseGuard[T]):
 
 class AllOf(BaseGuard[tuple[Any, ...]]):
     """Passes when every one of `guards` passes, in order, proving the tuple of
-    what each proved; the first refusal is raised. Also `a & b`."""
+    what each proved; the first refusal is raised. Also `a & b`.
+
+    Args:
+        guards: At least one guard, run in order; nested `AllOf`s are
+            spliced in.
+    """
 
     __slots__ = ("guards",)
 

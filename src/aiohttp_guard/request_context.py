@@ -28,6 +28,12 @@ class RequestContext(RequestState):
 
     `RequestContext.of(request)` finds it from any handler, guard or
     middleware listed after the service's.
+
+    Args:
+        request: The request; held weakly.
+        authenticator: The service in charge of the request.
+        outer: The state this context stands in for (an outer service's
+            context, or a bare state), if any.
     """
 
     __slots__ = (
