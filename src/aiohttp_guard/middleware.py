@@ -59,7 +59,7 @@ def make_middleware(
                     await finish(context, exc)
                     raise
                 # A guard's refusal is answered here, not raised on to aiohttp
-                # (see `errors.refusal`).
+                # (see `refusals.refusal`).
                 response = refusal_response(exc)
             await finish(context, response)
             return response
