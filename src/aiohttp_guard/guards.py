@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import abc
 import functools
+import inspect
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Hashable
 from datetime import timedelta
@@ -97,6 +98,7 @@ class BaseGuard(GuardBase, abc.ABC, Generic[T]):
             declare_class_guard(target, self)
             return target
         if callable(target):
+            _refuse_plain_function(target)
             return _guarded(
                 self, cast("Callable[..., Coroutine[Any, Any, Any]]", target)
             )
@@ -138,6 +140,20 @@ def _request_of(args: tuple[Any, ...]) -> web.Request:
         if isinstance(arg, web.View):
             return arg.request
     raise TypeError("a guarded handler must be called with a request or a web.View")
+
+
+def _refuse_plain_function(target: object) -> None:
+    """A plain `def` handler under a guard would answer every request with a
+    500 (its result is awaited): refuse it when decorated. A `def` wrapper of
+    an `async def` (`functools.wraps`) is a coroutine function unwrapped."""
+    if inspect.isfunction(target) and not (
+        inspect.iscoroutinefunction(target)
+        or inspect.iscoroutinefunction(inspect.unwrap(target))
+    ):
+        raise TypeError(
+            f"{target.__qualname__} is a plain function: aiohttp_guard guards "
+            "async handlers; define it with 'async def'"
+        )
 
 
 def _guarded(
