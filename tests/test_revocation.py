@@ -239,8 +239,29 @@ async def test_one_store_lookup_per_request(aiohttp_client: AiohttpClient) -> No
 
     app.router.add_get("/twice", twice)
     client = await aiohttp_client(app)
+    # An entry for alice (older than her login) makes her requests look.
+    await store.revoke("alice", 1, None)
     await client.get("/login", params={"user": "alice"})
     assert await (await client.get("/twice")).text() == "alice"
+    assert store.lookups == 1
+
+
+async def test_a_memory_store_is_not_asked_about_users_it_has_no_entry_for(
+    aiohttp_client: AiohttpClient,
+) -> None:
+    store = CountingStore()
+    client = await aiohttp_client(revocation_app(store))
+    await client.get("/login", params={"user": "bob"})
+    bobs_ticket = client.session.cookie_jar.filter_cookies(client.make_url("/"))
+    await client.post("/everywhere")  # bob's entry
+    client.session.cookie_jar.clear()
+    store.lookups = 0
+    # bob's earlier ticket is still looked up, and refused
+    refused = await client.get("/whoami", cookies=bobs_ticket)
+    assert await refused.text() == "None"
+    assert store.lookups == 1
+    await client.get("/login", params={"user": "alice"})
+    assert await (await client.get("/whoami")).text() == "alice"
     assert store.lookups == 1
 
 

@@ -8,6 +8,7 @@ request's `RequestContext` asks it, and nothing above.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Hashable, Iterable
+from types import CoroutineType
 from typing import Final, TypeAlias
 
 from aiohttp import web
@@ -99,7 +100,10 @@ class Authenticator:
         """The group resolver's answer for `user_id` (no resolver: no groups)."""
         if self.groups is None:
             return ()
-        return await maybe_await(self.groups(user_id))
+        groups = self.groups(user_id)
+        if isinstance(groups, CoroutineType):  # an async def resolver: no ABC check
+            return await groups  # type: ignore[no-any-return]
+        return await maybe_await(groups)
 
     def unauthenticated(self, request: web.Request) -> web.HTTPException:
         """The answer for a request that must log in (401 or a redirect), to

@@ -53,15 +53,22 @@ def make_middleware(
                 ):
                     await default(request)
                 response = await handler(request)
+                raised = None
             except web.HTTPException as exc:
-                if not is_refusal(exc):
-                    # A raised redirect after login must still carry the cookie.
-                    await finish(context, exc)
-                    raise
                 # A guard's refusal is answered here, not raised on to aiohttp
-                # (see `refusals.refusal`).
-                response = refusal_response(exc)
-            await finish(context, response)
+                # (see `refusals.refusal`); any other (a redirect after login)
+                # is raised on, carrying the cookie like a response.
+                if is_refusal(exc):
+                    response, raised = refusal_response(exc), None
+                else:
+                    response = raised = exc
+            # What the request changed about its ticket goes into the response.
+            if context.renewal is not None:
+                await confirm_renewal(context, response)
+            await authenticator.policy.process_response(request, response)
+            keep_ticket_private(context, response)
+            if raised is not None:
+                raise raised
             return response
         finally:
             # An outer service's context is given back. A bare state (from
@@ -71,23 +78,24 @@ def make_middleware(
             if isinstance(outer, RequestContext):
                 request[STATE] = outer
 
-    async def finish(context: RequestContext, response: web.StreamResponse) -> None:
-        """Write what the request changed about its ticket into `response`."""
-        if (
-            context.renewal is not None
-            and 200 <= response.status < 300
-            and not response.prepared
-            and (
-                # A renewal nobody asked for waits for a response that no
-                # shared cache may store with the ticket in it.
-                shared_cacheable(response) or not await context.renewal_still_valid()
-            )
-        ):
-            context.renewal_refused = True
-        await authenticator.policy.process_response(context.request, response)
-        keep_ticket_private(context, response)
-
     return auth_middleware
+
+
+async def confirm_renewal(
+    context: RequestContext, response: web.StreamResponse
+) -> None:
+    """Refuse the renewal a policy asked for unless `response` is a success
+    that may carry it and the ticket is still valid now."""
+    if (
+        200 <= response.status < 300
+        and not response.prepared
+        and (
+            # A renewal nobody asked for waits for a response that no
+            # shared cache may store with the ticket in it.
+            shared_cacheable(response) or not await context.renewal_still_valid()
+        )
+    ):
+        context.renewal_refused = True
 
 
 def keep_ticket_private(context: RequestContext, response: web.StreamResponse) -> None:

@@ -106,7 +106,9 @@ class RequestContext(RequestState):
             authenticator = self.authenticator
             request = self.request
             identity = await authenticator.policy.identify(request)
-            if identity is not None:
+            if identity is not None and authenticator.revocation.may_be_revoked(
+                identity.user_id
+            ):
                 try:
                     revoked = await authenticator.revocation.revoked(identity)
                 except Exception as exc:
@@ -127,7 +129,8 @@ class RequestContext(RequestState):
         `Everyone`, and `AuthenticatedUser` and `User(user_id)` when logged
         in; None when the resolver denies the user everything."""
         if not self._principals_known:
-            user_id = await self.user_id()
+            identity = await self.identity()
+            user_id = None if identity is None else identity.user_id
             groups = await self.authenticator.resolve_groups(user_id)
             user = None if user_id is None else self.authenticator.user(user_id)
             self._principals, self._principals_known = principal_set(groups, user), True

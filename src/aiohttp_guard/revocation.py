@@ -68,8 +68,13 @@ class MemoryRevocationStore:
 
     def __len__(self) -> int:
         """How many users have a not-before time (expired ones included until
-        the next write): the service skips the look-up when there are none."""
+        the next write)."""
         return len(self._entries)
+
+    def __contains__(self, user_id: object) -> bool:
+        """Whether `user_id` may have a not-before time (an expired one is
+        dropped by the next look-up): a user without one needs no look-up."""
+        return user_id in self._entries
 
     async def not_before(self, user_id: str) -> int | None:
         entry = self._entries.get(user_id)
