@@ -16,6 +16,7 @@ from pytest_aiohttp import AiohttpClient
 
 from aiohttp_guard import (
     AuthService,
+    ConfigurationWarning,
     CookieTicketPolicy,
     SessionTicketPolicy,
     TicketCodec,
@@ -388,6 +389,7 @@ async def who(request: web.Request) -> web.Response:
         ({"reissue_time": -5}, "reissue_time"),
         ({"samesite": "lax"}, "samesite"),
         ({"samesite": "None", "secure": False}, "Secure"),
+        ({"samesite": "None"}, r"samesite='None' needs secure=True"),
         ({"cookie_name": "__Host-auth"}, "__Host- cookie needs secure=True"),
         ({"cookie_name": "__Secure-auth", "secure": False}, "needs secure=True"),
         ({"cookie_name": "__Host-auth", "secure": True, "path": "/a"}, "path='/'"),
@@ -469,9 +471,9 @@ async def test_lowering_max_lifetime_applies_to_tickets_already_out(
     clock = Clock()
     codec = TicketCodec(SECRET, clock=clock)
     old = codec.encode(codec.issue("alice", 3600))  # issued without a lifetime cap
-    client = await aiohttp_client(
-        make_app(CookieTicketPolicy(codec, 3600, max_lifetime=600))
-    )
+    with pytest.warns(ConfigurationWarning, match="max_lifetime .* shorter"):
+        policy = CookieTicketPolicy(codec, 3600, max_lifetime=600)
+    client = await aiohttp_client(make_app(policy))
     cookie = {"Cookie": f"AUTH_TKT={old}"}
     clock.now += 599
     assert await (await client.get("/whoami", headers=cookie)).text() == "alice"

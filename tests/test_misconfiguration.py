@@ -4,6 +4,7 @@ not answered with a 500 on every request."""
 from __future__ import annotations
 
 import functools
+import warnings
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
@@ -12,9 +13,16 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 from pytest_aiohttp import AiohttpClient
 
-from aiohttp_guard import Authenticated, AuthService, CookieTicketPolicy
+from aiohttp_guard import (
+    Authenticated,
+    AuthService,
+    ConfigurationWarning,
+    CookieTicketPolicy,
+    SessionTicketPolicy,
+    auth,
+)
 
-from .apps import login
+from .apps import login, make_app
 from .conftest import SECRET
 
 
@@ -80,3 +88,65 @@ async def test_async_handlers_in_every_form_are_still_guarded(
     for path, text in (("/wrapped", "wrapped"), ("/object", "object")):
         response = await client.get(path)
         assert (response.status, await response.text()) == (200, text)
+
+
+def test_samesite_none_with_secure_left_to_the_request_is_refused() -> None:
+    # Over plain HTTP the cookie would go out without Secure, and browsers
+    # drop SameSite=None cookies that are not Secure.
+    with pytest.raises(ValueError, match="needs secure=True"):
+        CookieTicketPolicy(SECRET, 60, samesite="None")
+    policy = CookieTicketPolicy(SECRET, 60, samesite="None", secure=True)
+    assert policy.secure is True
+
+
+async def test_samesite_none_cookies_are_always_secure(
+    aiohttp_client: AiohttpClient,
+) -> None:
+    policy = CookieTicketPolicy(SECRET, 60, samesite="None", secure=True)
+    client = await aiohttp_client(make_app(policy))
+    response = await client.get("/login", params={"user": "alice"})  # plain HTTP
+    cookie = response.headers["Set-Cookie"]
+    assert "SameSite=None" in cookie
+    assert "Secure" in cookie
+
+
+@pytest.mark.parametrize(
+    "policy",
+    [
+        lambda: CookieTicketPolicy(SECRET, 60, reissue_time=60),
+        lambda: SessionTicketPolicy(SECRET, 60, reissue_time=600),
+        lambda: auth.CookieTktAuthentication(SECRET, 60, reissue_time=90),
+    ],
+)
+def test_a_reissue_on_every_response_warns_at_the_callers_line(
+    policy: Callable[[], object],
+) -> None:
+    with pytest.warns(ConfigurationWarning, match="every successful response") as seen:
+        policy()
+    assert len(seen) == 1
+    assert seen[0].filename == __file__
+
+
+def test_a_reissue_time_shorter_than_max_age_does_not_warn() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        CookieTicketPolicy(SECRET, 60, reissue_time=59, max_lifetime=60)
+
+
+async def test_a_reissue_time_as_long_as_max_age_renews_on_every_response(
+    aiohttp_client: AiohttpClient,
+) -> None:
+    # It warns, but works: what aiohttp_auth applications relied on.
+    with pytest.warns(ConfigurationWarning):
+        policy = CookieTicketPolicy(SECRET, 60, reissue_time=60)
+    client = await aiohttp_client(make_app(policy))
+    await client.get("/login", params={"user": "alice"})
+    response = await client.get("/whoami")
+    assert await response.text() == "alice"
+    assert "AUTH_TKT" in response.cookies
+
+
+def test_a_max_lifetime_shorter_than_max_age_warns() -> None:
+    with pytest.warns(ConfigurationWarning, match="cookie outlives it") as seen:
+        CookieTicketPolicy(SECRET, 3600, max_lifetime=600)
+    assert seen[0].filename == __file__

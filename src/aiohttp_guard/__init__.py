@@ -10,6 +10,7 @@ from . import acl, auth
 from ._routes import RouteGuard
 from .access_control import ACE, ACL, ALL_PERMISSIONS, Decision, EntryTuple
 from .auth import forget, get_auth, remember
+from .configuration import ConfigurationWarning
 from .contexts import Context
 from .guards import AllOf, AnyOf, Authenticated, BaseGuard, Guard, Public, Requires
 from .policies import (
@@ -49,6 +50,7 @@ __all__ = [
     "AuthenticatedUser",
     "BaseGuard",
     "BearerTicketPolicy",
+    "ConfigurationWarning",
     "Context",
     "CookieTicketPolicy",
     "Decision",

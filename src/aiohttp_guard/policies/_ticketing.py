@@ -16,6 +16,7 @@ from datetime import timedelta
 from aiohttp import web
 
 from .._durations import seconds
+from ..configuration import warn_configuration
 from ..identity import Identity
 from ..request_state import RequestState
 from ..tickets import LEGACY_KEY_ID, VERSION, InvalidTicket, Ticket, TicketCodec
@@ -126,6 +127,7 @@ class TicketPolicyBase(AbstractAuthentication):
         self.max_lifetime = (
             None if max_lifetime is None else seconds(max_lifetime, "max_lifetime")
         )
+        _check_lifetimes(self.max_age, self.reissue_time, self.max_lifetime)
         self.include_ip = include_ip
         # The longest a ticket may live from its issue: max_age, and the
         # clock skew the codec allows between instances.
@@ -298,4 +300,26 @@ class NamedTicketPolicy(TicketPolicyBase):
             f"{type(self).__name__}(max_age={self.max_age}, "
             f"reissue_time={self.reissue_time}, include_ip={self.include_ip}, "
             f"cookie_name={self.cookie_name!r}, codec={self.codec!r})"
+        )
+
+
+def _check_lifetimes(
+    max_age: float, reissue_time: float | None, max_lifetime: float | None
+) -> None:
+    """Warn of lifetimes that work but contradict each other: likely mistakes,
+    yet each has a use (aiohttp_auth allowed a reissue on every response; a
+    lowered max_lifetime cuts short the tickets already out)."""
+    if max_lifetime is not None and max_lifetime < max_age:
+        warn_configuration(
+            f"max_lifetime ({max_lifetime:g} s) is shorter than max_age "
+            f"({max_age:g} s): every login ends at max_lifetime, and its "
+            "cookie outlives it; make max_age at most max_lifetime"
+        )
+    if reissue_time is not None and reissue_time >= max_age:
+        warn_configuration(
+            f"reissue_time ({reissue_time:g} s) is not shorter than max_age "
+            f"({max_age:g} s): a ticket always has less than reissue_time left, "
+            "so every successful response carries a new one; a reissue_time "
+            "of a fraction of max_age (a tenth to a half) renews active users "
+            "without a new ticket per response"
         )

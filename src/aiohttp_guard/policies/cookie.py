@@ -92,8 +92,13 @@ class CookieTicketPolicy(NamedTicketPolicy):
             raise ValueError(
                 f"samesite must be 'Lax', 'Strict' or 'None', not {samesite!r}"
             )
-        if samesite == "None" and secure is False:
-            raise ValueError("browsers refuse SameSite=None cookies without Secure")
+        if samesite == "None" and secure is not True:
+            # With secure=None the cookie would go out without Secure over
+            # plain HTTP, where browsers drop it: the login would not stick.
+            raise ValueError(
+                "samesite='None' needs secure=True: browsers drop SameSite=None "
+                "cookies that are not Secure"
+            )
         if cookie_name.startswith(("__Secure-", "__Host-")) and secure is not True:
             raise ValueError(
                 f"a {cookie_name.split('-', maxsplit=1)[0]}- cookie needs secure=True"
