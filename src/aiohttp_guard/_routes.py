@@ -10,6 +10,7 @@ from typing import TypeAlias, cast
 import attrs
 from aiohttp import hdrs, web
 from aiohttp.abc import AbstractView
+from yarl import URL
 
 from ._guard_names import describe
 from ._views import (
@@ -22,7 +23,15 @@ from ._views import (
     opens_route,
 )
 
-__all__ = ["RouteDecisions", "RouteGuard", "public_routes", "routes_report"]
+__all__ = [
+    "RouteDecisions",
+    "RouteGuard",
+    "guarded_login_routes",
+    "is_login_route",
+    "login_path_of",
+    "public_routes",
+    "routes_report",
+]
 
 
 @attrs.frozen
@@ -104,8 +113,11 @@ class RouteDecisions:
     on a view), so that made-up methods cannot grow what is kept.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, login_path: str | None = None) -> None:
         self.public: set[web.AbstractRoute] = set()
+        #: The path of the service's login page: its routes are open, so
+        #: that a browser sent there to log in is never sent there again.
+        self.login_path = login_path
         self._decided: dict[tuple[web.AbstractRoute, str], _Decision] = {}
 
     def __len__(self) -> int:
@@ -126,10 +138,44 @@ class RouteDecisions:
         key = (route, method)
         decided = self._decided.get(key)
         if decided is None or _outdated(decided):
-            decided = self._decided[key] = _decide(
-                route.handler, method, opened=route in self.public
-            )
+            opened = route in self.public or is_login_route(route, self.login_path)
+            decided = self._decided[key] = _decide(route.handler, method, opened=opened)
         return not decided[0]
+
+
+def is_login_route(route: web.AbstractRoute, login_path: str | None) -> bool:
+    """Whether `route` serves the login page at `login_path`."""
+    resource = route.resource
+    return (
+        login_path is not None
+        and resource is not None
+        and resource.canonical == login_path
+    )
+
+
+def login_path_of(login_url: str | None) -> str | None:
+    """The path of this app's login page, from a login URL: None when there
+    is none, or when it is on another site (an absolute URL)."""
+    if login_url is None:
+        return None
+    url = URL(login_url)
+    return None if url.is_absolute() else url.path
+
+
+def guarded_login_routes(
+    app: web.Application, login_path: str | None
+) -> list[tuple[str, str, tuple[str, ...]]]:
+    """The routes of the login page that guards of their own close: method,
+    path and guards of each. A browser sent there to log in would be
+    refused there."""
+    found: list[tuple[str, str, tuple[str, ...]]] = []
+    for route, method, path in _routes(app):
+        if not is_login_route(route, login_path):
+            continue
+        checks = [g for g in own_guards(route.handler, method) if not opens_route(g)]
+        if checks:
+            found.append((method, path, tuple(describe(g) for g in checks)))
+    return found
 
 
 def _decide(handler: object, method: str, *, opened: bool) -> _Decision:
@@ -199,6 +245,7 @@ def routes_report(
     app: web.Application,
     default: GuardLike | None,
     public: Collection[web.AbstractRoute] = (),
+    login_path: str | None = None,
 ) -> list[RouteGuard]:
     report: list[RouteGuard] = []
     for route, method, path in _routes(app):
@@ -210,6 +257,8 @@ def routes_report(
             report.append(RouteGuard(method, path, shown))
         elif route in public:
             report.append(RouteGuard(method, path, ("Public()",)))
+        elif is_login_route(route, login_path):
+            report.append(RouteGuard(method, path, ("Public() (login_url)",)))
         elif default is None:
             report.append(RouteGuard(method, path, ()))
         else:

@@ -106,7 +106,12 @@ class DefaultErrorHandler:
         self, request: web.Request, challenge: str | None
     ) -> web.HTTPException:
         wants = _preferred(request)
-        if self.login_url is not None and wants == "html":
+        if (
+            self.login_url is not None
+            and wants == "html"
+            # Sent to the login page from the login page: a loop, answered 401.
+            and not is_login_page(request, self.login_url)
+        ):
             return web.HTTPFound(self._login_location(request, self.login_url))
         headers: dict[str, str] = {}
         if challenge is not None:
@@ -135,6 +140,20 @@ class DefaultErrorHandler:
         if request.method in (hdrs.METH_GET, hdrs.METH_HEAD) and is_safe_next(here):
             url = url.update_query(next=here)
         return str(url)
+
+
+def is_login_page(request: web.BaseRequest, login_url: str) -> bool:
+    """Whether `request` is for the page at `login_url` (on this host, when
+    the URL names one)."""
+    url = URL(login_url)
+    if url.is_absolute():
+        try:
+            here = request.url
+        except ValueError:  # a Host header that is no host
+            return False
+        if (url.host, url.port) != (here.host, here.port):
+            return False
+    return request.path == url.path
 
 
 _REFUSAL_MARK: Final = "_aiohttp_guard_refusal"

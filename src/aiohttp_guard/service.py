@@ -13,7 +13,13 @@ from typing import Any, Final, TypeVar, overload
 
 from aiohttp import web
 
-from ._routes import RouteDecisions, RouteGuard, routes_report
+from ._routes import (
+    RouteDecisions,
+    RouteGuard,
+    guarded_login_routes,
+    login_path_of,
+    routes_report,
+)
 from .access_control import Decision
 from .authenticator import SERVICE, Authenticator, GroupResolver, Groups
 from .contexts import (
@@ -88,7 +94,7 @@ class AuthService(Authenticator):
             error_handler=error_handler or DefaultErrorHandler(login_url=login_url),
         )
         self.default = default
-        self._routes = RouteDecisions()
+        self._routes = RouteDecisions(login_path_of(_login_url(self.error_handler)))
         self.middleware: Final = make_middleware(self, default, self._routes)
 
     def __repr__(self) -> str:
@@ -103,6 +109,7 @@ class AuthService(Authenticator):
             raise RuntimeError("this app already has an AuthService")
         app[SERVICE] = self
         app.middlewares.append(self.middleware)
+        app.on_startup.append(self._check_login_page)
         app.on_startup.append(self._log_routes)
         # Before the startup of any sub-application, even one added before
         # this call, so that stores are shared from the outermost service in:
@@ -154,7 +161,9 @@ class AuthService(Authenticator):
         """Every route of `app` (sub-applications included) with what guards
         it, so an unguarded route is seen before it ships. Reading it changes
         nothing."""
-        return routes_report(app, self.default, self._routes.public)
+        return routes_report(
+            app, self.default, self._routes.public, self._routes.login_path
+        )
 
     def public(self, target: web.AbstractResource | web.AbstractRoute) -> None:
         """Lift the `default` guard from one route (a GET route's HEAD route
@@ -163,6 +172,21 @@ class AuthService(Authenticator):
         `app.router.add_static(...)`. Other routes sharing the handler stay
         guarded, and a route's own guards still run."""
         self._routes.open(target)
+
+    async def _check_login_page(self, app: web.Application) -> None:
+        """Refuse to start when the login page has guards of its own: the
+        browsers sent there to log in would be refused there."""
+        closed = guarded_login_routes(app, self._routes.login_path)
+        if closed:
+            routes = "; ".join(
+                f"{method} {path} is guarded by {' & '.join(guards)}"
+                for method, path, guards in closed
+            )
+            raise RuntimeError(
+                f"the login page cannot be guarded: {routes}. Browsers that "
+                "must log in are sent there; remove its guard (the service's "
+                "default guard leaves the login page open by itself)"
+            )
 
     async def _log_routes(self, app: web.Application) -> None:
         report = self.routes_report(app)
@@ -284,3 +308,9 @@ def _sub_applications(app: web.Application) -> Iterator[web.Application]:
         if isinstance(sub, web.Application):
             yield sub
             yield from _sub_applications(sub)
+
+
+def _login_url(error_handler: ErrorHandler) -> str | None:
+    """The login URL an error handler sends browsers to, if it says one."""
+    login_url = getattr(error_handler, "login_url", None)
+    return login_url if isinstance(login_url, str) else None
