@@ -154,7 +154,7 @@ async def test_an_absolute_login_url_is_the_login_page_on_its_own_host_only(
     AuthService(CookieTicketPolicy(SECRET, 3600), error_handler=handler).setup(app)
     app.router.add_get("/login", checks_inside)
     client = await aiohttp_client(app)
-    port = client.server.port
+    port = client.make_url("/").port
     service = AuthService.of(app)
     service.error_handler = DefaultErrorHandler(login_url=login_url.format(port=port))
     response = await client.get("/login", headers=HTML, allow_redirects=False)
