@@ -4,6 +4,7 @@ not answered with a 500 on every request."""
 from __future__ import annotations
 
 import functools
+import logging
 import warnings
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
@@ -14,11 +15,17 @@ from aiohttp.typedefs import Handler
 from pytest_aiohttp import AiohttpClient
 
 from aiohttp_guard import (
+    ACL,
+    Allow,
     Authenticated,
     AuthService,
     ConfigurationWarning,
     CookieTicketPolicy,
+    EntryTuple,
+    Everyone,
+    Requires,
     SessionTicketPolicy,
+    User,
     auth,
 )
 
@@ -150,3 +157,68 @@ def test_a_max_lifetime_shorter_than_max_age_warns() -> None:
     with pytest.warns(ConfigurationWarning, match="cookie outlives it") as seen:
         CookieTicketPolicy(SECRET, 3600, max_lifetime=600)
     assert seen[0].filename == __file__
+
+
+def group_acl_app(groups: object = None) -> web.Application:
+    acl = [(Allow, "editors", "edit"), (Allow, Everyone, "view")]
+
+    async def page_acl(request: web.Request) -> list[EntryTuple[str]]:
+        return [(Allow, User("bob"), "edit"), (Allow, "group:admins", "edit")]
+
+    app = web.Application()
+    AuthService(CookieTicketPolicy(SECRET, 60), groups=groups).setup(app)  # type: ignore[arg-type]
+
+    @Requires("edit", acl)
+    async def edit(request: web.Request) -> web.Response:
+        return web.Response(text="edited")
+
+    @Requires("edit", page_acl)
+    async def page(request: web.Request) -> web.Response:
+        return web.Response(text="page edited")
+
+    app.add_routes(
+        [web.get("/login", login), web.get("/edit", edit), web.get("/page", page)]
+    )
+    return app
+
+
+async def test_a_group_entry_without_a_group_resolver_is_warned_of_once(
+    aiohttp_client: AiohttpClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = await aiohttp_client(group_acl_app())
+    await client.get("/login", params={"user": "alice"})
+    with caplog.at_level(logging.WARNING, logger="aiohttp_guard"):
+        for _ in range(3):
+            assert (await client.get("/edit")).status == 403
+            assert (await client.get("/page")).status == 403
+    warned = [m for r in caplog.records if "group resolver" in (m := r.getMessage())]
+    assert len(warned) == 1
+    assert "entry 0 ACE(Allow, 'editors', {'edit'})" in warned[0]
+
+
+async def test_a_callable_context_is_checked_for_group_entries_too(
+    aiohttp_client: AiohttpClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = await aiohttp_client(group_acl_app())
+    await client.get("/login", params={"user": "alice"})
+    with caplog.at_level(logging.WARNING, logger="aiohttp_guard"):
+        assert (await client.get("/page")).status == 403
+    assert "entry 1 ACE(Allow, 'group:admins', {'edit'})" in caplog.text
+
+
+async def test_no_warning_with_a_group_resolver_or_without_group_entries(
+    aiohttp_client: AiohttpClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    def editors(user_id: str | None) -> tuple[str, ...]:
+        return ("editors",)
+
+    client = await aiohttp_client(group_acl_app(groups=editors))
+    await client.get("/login", params={"user": "alice"})
+    with caplog.at_level(logging.WARNING, logger="aiohttp_guard"):
+        assert await (await client.get("/edit")).text() == "edited"
+        await client.get("/page")
+    assert "group resolver" not in caplog.text
+    assert (
+        ACL([(Allow, User("bob"), "edit"), (Allow, Everyone, "view")]).group_entry
+        is None
+    )

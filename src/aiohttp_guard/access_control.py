@@ -22,7 +22,7 @@ from typing import Any, Final, Generic, Literal, TypeAlias, TypeVar, cast
 import attrs
 
 from ._fifo_cache import FifoCache
-from .principals import Allow, Permission
+from .principals import Allow, Group, Permission, User
 
 __all__ = [
     "ACE",
@@ -272,7 +272,7 @@ class ACL(Generic[P]):
             a `UserWarning`.
     """
 
-    __slots__ = ("_decisions", "_index", "entries")
+    __slots__ = ("_decisions", "_index", "entries", "group_entry")
 
     def __init__(self, entries: Iterable[ACE[P] | EntryTuple[P]]) -> None:
         self.entries: tuple[ACE[P], ...] = tuple(
@@ -297,6 +297,16 @@ class ACL(Generic[P]):
                 by_permission[permission] = i
             index[ace.principal] = (by_permission, all_index)
         self._index = index
+        #: The first entry naming a group, with its index: it can match only
+        #: where a group resolver gives users groups. None when no entry does.
+        self.group_entry: tuple[int, ACE[P]] | None = next(
+            (
+                (i, ace)
+                for i, ace in enumerate(self.entries)
+                if not isinstance(ace.principal, User | Group)
+            ),
+            None,
+        )
         # Decisions already made, by (permission, principals): an app asks
         # the same few questions over and over, and building a `Decision`
         # costs more than finding it: 0.9 us of a 13 us guarded request

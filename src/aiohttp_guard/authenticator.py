@@ -7,15 +7,17 @@ request's `RequestContext` asks it, and nothing above.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Hashable, Iterable
 from types import CoroutineType
-from typing import Final, TypeAlias
+from typing import Any, Final, TypeAlias
 
 from aiohttp import web
 
 from ._fifo_cache import FifoCache
 from ._maybe_await import maybe_await
 from ._revocation_check import RevocationCheck
+from .access_control import ACL
 from .policies.base import AbstractAuthentication
 from .principals import User
 from .refusals import ErrorHandler, refusal
@@ -28,6 +30,8 @@ __all__ = ["SERVICE", "Authenticator", "GroupResolver", "Groups"]
 Groups: TypeAlias = Iterable[Hashable] | None
 #: `(user_id or None) -> Groups`, sync or async.
 GroupResolver: TypeAlias = Callable[[str | None], Groups | Awaitable[Groups]]
+
+log = logging.getLogger("aiohttp_guard")
 
 #: Margin added to revocation entries' lifetime, for clocks that disagree.
 REVOCATION_MARGIN: Final = 60.0
@@ -70,6 +74,7 @@ class Authenticator:
         #: Whether the store is the default one, which a parent app's
         #: service may replace with its own (see `AuthService.setup`).
         self.default_store = revocations is None
+        self._warned_no_groups = False
 
     def user(self, user_id: str) -> User:
         """`User(user_id)`, kept for the users seen lately: building and
@@ -104,6 +109,27 @@ class Authenticator:
         if isinstance(groups, CoroutineType):  # an async def resolver: no ABC check
             return await groups  # type: ignore[no-any-return]
         return await maybe_await(groups)
+
+    def check_group_entries(self, acl: ACL[Any], permission: object) -> None:
+        """Warn, once per service, that `acl` names a group that can never
+        match: this service has no group resolver to give users groups."""
+        if self.groups is not None or self._warned_no_groups:
+            return
+        found = acl.group_entry
+        if found is None:
+            return
+        self._warned_no_groups = True
+        index, entry = found
+        log.warning(
+            "aiohttp_guard: a check of %r against an ACL whose entry %d %r names "
+            "a group, but %r has no group resolver, so no user is ever in a "
+            "group and the entry never matches: pass AuthService(..., "
+            "groups=resolver). Said once per service",
+            permission,
+            index,
+            entry,
+            self.policy,
+        )
 
     def unauthenticated(self, request: web.Request) -> web.HTTPException:
         """The answer for a request that must log in (401 or a redirect), to

@@ -243,6 +243,8 @@ class Requires(BaseGuard[Decision[Perm]], Generic[Perm]):
         acl = self._acl
         if acl is None:
             acl = await resolve_context(self._context, request)
+        if context.authenticator.groups is None:
+            context.authenticator.check_group_entries(acl, self.permission)
         decision = acl.permits(await context.principals(), self.permission)
         if decision.allowed:
             return decision

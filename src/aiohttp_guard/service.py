@@ -284,6 +284,7 @@ class AuthService(Authenticator):
     ) -> Decision[P]:
         """Whether the request has `permission` in `context`, without raising."""
         acl = await resolve_context(context, request)
+        self.check_group_entries(acl, permission)
         return acl.permits(await RequestContext.of(request).principals(), permission)
 
 
