@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import socket
+import subprocess
+import sys
 
 import pytest
 from aiohttp import ClientResponse, web
@@ -14,7 +17,7 @@ from aiohttp_guard.demo import make_app
 from aiohttp_guard.demo.__main__ import parse_args
 from aiohttp_guard.demo.users import check_password
 
-from .conftest import REDIS_URL
+from .conftest import REDIS_URL, RedisServer
 
 Client = TestClient[web.Request, web.Application]
 HTML = {"Accept": "text/html"}
@@ -177,3 +180,68 @@ def test_command_line() -> None:
     assert (args.host, args.port, args.redis) == ("127.0.0.1", 8080, None)
     args = parse_args(["--host", "0.0.0.0", "--port", "9000", "--redis", REDIS_URL])  # noqa: S104
     assert (args.host, args.port, args.redis) == ("0.0.0.0", 9000, REDIS_URL)  # noqa: S104
+
+
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        ("redis://127.0.0.1:{port}/0", "does not answer"),
+        ("not-a-url", "is not a Redis URL"),
+    ],
+)
+def test_the_demo_refuses_to_start_without_its_redis(url: str, said: str) -> None:
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    command = [sys.executable, "-m", "aiohttp_guard.demo", "--port", str(port)]
+    finished = subprocess.run(  # noqa: S603 - our own command
+        [*command, "--redis", url.format(port=port)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert finished.returncode == 1
+    lines = finished.stderr.strip().splitlines()
+    assert len(lines) == 1  # one clear line, no traceback
+    assert lines[0].startswith("aiohttp_guard demo: ")
+    assert said in lines[0]
+
+
+async def test_redis_down_at_run_time_is_a_503_page(
+    aiohttp_client: AiohttpClient, redis_server: RedisServer
+) -> None:
+    client = await aiohttp_client(make_app(redis_url=redis_server.url))
+    await log_in(client, "super_user")
+    assert (await client.get("/edit", headers=HTML)).status == 200
+    redis_server.stop()
+    # The login form needs no session: it still shows.
+    assert (await client.get("/login", headers=HTML)).status == 200
+    for page in ("/", "/view", "/edit", "/whoami"):
+        for accept in (HTML, {"Accept": "application/json"}):
+            response = await client.get(page, headers=accept, allow_redirects=False)
+            assert response.status == 503, page
+            assert response.headers["Retry-After"] == "5"
+    login = await client.post(
+        "/login", data={"username": "user", "password": "password"}
+    )
+    assert login.status == 503
+    assert "session store does not answer" in await login.text()
+    redis_server.start()
+    assert (await client.get("/edit", headers=HTML)).status == 200
+
+
+def test_the_demo_without_redis_does_not_import_redis() -> None:
+    probe = (
+        "import sys, aiohttp_guard.demo.__main__, aiohttp_guard.demo.app; "
+        "aiohttp_guard.demo.app.make_app(); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'redis'))"
+    )
+    finished = subprocess.run(  # noqa: S603 - our own command
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    assert finished.stdout.strip() == "[]"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import sys
 from collections.abc import Sequence
 
 from aiohttp import web
@@ -29,6 +31,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
+    if args.redis is not None:
+        from .redis_mode import check_redis  # noqa: PLC0415 - only with --redis
+
+        problem = asyncio.run(check_redis(args.redis))
+        if problem is not None:
+            sys.exit(f"aiohttp_guard demo: {problem}")
     app = make_app(redis_url=args.redis)
     print(f"aiohttp_guard demo on http://{args.host}:{args.port}/", flush=True)
     web.run_app(app, host=args.host, port=args.port, print=None)

@@ -4,15 +4,11 @@ aiohttp_auth documentation, and every page behind a guard."""
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
 from html import escape
 from typing import Literal
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
-from aiohttp_session import session_middleware
-from aiohttp_session.redis_storage import RedisStorage
-from redis.asyncio import Redis
 
 from aiohttp_guard import (
     ACL,
@@ -26,7 +22,6 @@ from aiohttp_guard import (
     Everyone,
     MemoryRevocationStore,
     Public,
-    RedisRevocationStore,
     Requires,
     RevocationStore,
     SessionTicketPolicy,
@@ -37,7 +32,7 @@ from aiohttp_guard import (
     safe_next,
 )
 
-from .pages import forbidden_page, layout, login_page
+from .pages import forbidden_page, layout, login_page, unavailable_page
 from .users import check_password, groups
 
 __all__ = ["CONTEXT", "make_app"]
@@ -56,12 +51,22 @@ CONTEXT: ACL[Perm] = ACL(
 
 
 class DemoErrors(DefaultErrorHandler):
-    """Browsers get a readable 403 page; everything else the default answers."""
+    """Browsers get readable 403 and 503 pages; everything else the default
+    answers."""
 
     def forbidden(self, request: web.Request, reason: str) -> web.HTTPException:
         if preferred_format(request.headers.get("Accept", "")) != "html":
             return super().forbidden(request, reason)
         return web.HTTPForbidden(text=forbidden_page(reason), content_type="text/html")
+
+    def unavailable(self, request: web.Request) -> web.HTTPException:
+        if preferred_format(request.headers.get("Accept", "")) != "html":
+            return super().unavailable(request)
+        return web.HTTPServiceUnavailable(
+            headers={"Retry-After": "5"},
+            text=unavailable_page(),
+            content_type="text/html",
+        )
 
 
 async def render(request: web.Request, title: str, body: str) -> web.Response:
@@ -147,16 +152,11 @@ def make_app(
         policy = CookieTicketPolicy(secret, max_age=3600, reissue_time=600)
         revocations = MemoryRevocationStore()
     else:
-        redis: Redis = Redis.from_url(redis_url)  # pyright: ignore[reportUnknownMemberType]
-        app.middlewares.append(session_middleware(RedisStorage(redis, max_age=3600)))
+        # Only with --redis: the demo runs without redis installed.
+        from .redis_mode import use_redis  # noqa: PLC0415
+
         policy = SessionTicketPolicy(secret, max_age=3600, reissue_time=600)
-        revocations = RedisRevocationStore(redis)
-
-        async def close_redis(app: web.Application) -> AsyncIterator[None]:
-            yield
-            await redis.aclose()
-
-        app.cleanup_ctx.append(close_redis)
+        revocations = use_redis(app, redis_url)
     AuthService(
         policy,
         groups=groups,

@@ -7,7 +7,7 @@ from html import escape
 
 from yarl import URL
 
-__all__ = ["forbidden_page", "layout", "login_page"]
+__all__ = ["forbidden_page", "layout", "login_page", "unavailable_page"]
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 42rem; margin: 2rem auto;
@@ -75,4 +75,14 @@ def forbidden_page(reason: str) -> str:
         f'<p id="forbidden">You may not see this page: {escape(reason)}.</p>',
         None,
         logged_in=True,
+    )
+
+
+def unavailable_page() -> str:
+    """Who the visitor is cannot be checked now (the demo's Redis is down)."""
+    return layout(
+        "Temporarily unavailable",
+        '<p id="unavailable">Logins cannot be checked right now: the session '
+        "store does not answer. Try again in a few seconds.</p>",
+        None,
     )
