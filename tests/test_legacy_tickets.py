@@ -187,11 +187,16 @@ async def test_legacy_tickets_are_read_only_in_the_case_ticket_auth_writes(
         client.session.cookie_jar.clear()
 
 
-@given(data=st.data())
-def test_a_legacy_ticket_has_one_text(data: st.DataObject) -> None:
+def test_a_legacy_ticket_has_one_text() -> None:
     codec = TicketCodec(SECRET)
+    # One ticket for every example: it depends on the clock, and hypothesis
+    # replays examples, which must draw from the same letters.
     ticket = ticket_with_hex_letters_in_its_expiry()
     letters = [i for i, c in enumerate(ticket[:DIGEST_AND_EXPIRY]) if c.isalpha()]
-    where = data.draw(st.sampled_from(letters))
-    with pytest.raises(InvalidTicket, match=r"malformed|bad legacy signature"):
-        codec.decode_legacy(upper(ticket, where, where + 1), ip=None, max_age=3600)
+
+    @given(where=st.sampled_from(letters))
+    def one_letter_upper_cased(where: int) -> None:
+        with pytest.raises(InvalidTicket, match=r"malformed|bad legacy signature"):
+            codec.decode_legacy(upper(ticket, where, where + 1), ip=None, max_age=3600)
+
+    one_letter_upper_cased()
