@@ -11,6 +11,7 @@ import asyncio
 import logging
 import time
 
+from .audit import audit
 from .identity import Identity
 from .revocation import MemoryRevocationStore, RevocationStore
 
@@ -67,7 +68,13 @@ class RevocationCheck:
             raise
         if self.down:
             self.down = False
-            log.warning("aiohttp_guard: revocation store %r answers again", self.store)
+            audit(
+                "store",
+                logging.WARNING,
+                f"aiohttp_guard: revocation store {self.store!r} answers again",
+                store=repr(self.store),
+                state="up",
+            )
         if identity.issued_ms is None and not_before is not None:
             self._warn_no_issue_time()
         return revoked_by(identity, not_before)
@@ -78,12 +85,14 @@ class RevocationCheck:
             return
         self.down = True
         when = "could not be opened at startup" if at_startup else "unreachable"
-        log.error(
-            "aiohttp_guard: revocation store %r %s, refusing identified "
-            "requests until it answers: %r",
-            self.store,
-            when,
-            exc,
+        audit(
+            "store",
+            logging.ERROR,
+            f"aiohttp_guard: revocation store {self.store!r} {when}, refusing "
+            f"identified requests until it answers: {exc!r}",
+            store=repr(self.store),
+            state="down",
+            error=type(exc).__name__,
         )
 
     async def revoke(self, user_id: str) -> None:

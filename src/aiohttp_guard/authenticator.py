@@ -131,21 +131,28 @@ class Authenticator:
             self.policy,
         )
 
-    def unauthenticated(self, request: web.Request) -> web.HTTPException:
+    def unauthenticated(
+        self, request: web.Request, reason: str = "not logged in"
+    ) -> web.HTTPException:
         """The answer for a request that must log in (401 or a redirect), to
-        raise; the middleware answers it without raising it further."""
+        raise; the middleware answers it without raising it further, and
+        logs `reason` in the audit log."""
         return refusal(
-            self.error_handler.unauthenticated(request, self.policy.challenge(request))
+            self.error_handler.unauthenticated(request, self.policy.challenge(request)),
+            reason,
         )
 
     def forbidden(self, request: web.Request, reason: str) -> web.HTTPException:
         """The answer for an identified request without the permission (403),
         to raise like `unauthenticated`'s."""
-        return refusal(self.error_handler.forbidden(request, reason))
+        return refusal(self.error_handler.forbidden(request, reason), reason)
 
     def unavailable(self, request: web.Request) -> web.HTTPException:
         """The answer when identity cannot be checked now (503)."""
-        return refusal(self.error_handler.unavailable(request))
+        return refusal(
+            self.error_handler.unavailable(request),
+            "identity cannot be checked now: revocations do not answer",
+        )
 
 
 #: The service an app's `setup` installed.

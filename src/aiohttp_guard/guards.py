@@ -11,6 +11,7 @@ every class guard in the view's MRO runs (see `_views`).
 from __future__ import annotations
 
 import abc
+import enum
 import functools
 import inspect
 import logging
@@ -206,7 +207,9 @@ class Authenticated(BaseGuard[str]):
             login = identity.login_ms
             now = context.authenticator.policy.now_ms(request)
             if login is None or now - login > self._fresh_ms:
-                raise context.unauthenticated()
+                raise context.unauthenticated(
+                    f"{identity.user_id!r} logged in longer ago than fresh_within"
+                )
         return identity.user_id
 
 
@@ -249,9 +252,10 @@ class Requires(BaseGuard[Decision[Perm]], Generic[Perm]):
         if decision.allowed:
             return decision
         log.debug("%s %s: %s", request.method, request.path, decision)
+        shown = show_permission(self.permission)
         if await context.identity() is None:
-            raise context.unauthenticated()
-        raise context.forbidden(f"{self.permission!r} is not permitted")
+            raise context.unauthenticated(f"{shown} needs a logged-in user")
+        raise context.forbidden(f"{shown} is not permitted")
 
 
 class Public(BaseGuard[None]):
@@ -344,3 +348,11 @@ def _flatten(
     for guard in guards:
         flat.extend(guard.guards if isinstance(guard, kind) else (guard,))
     return tuple(flat)
+
+
+def show_permission(permission: object) -> str:
+    """A permission as refusals show it: an enum member by its value
+    (`'write'`, not `<NotePerm.WRITE: 'write'>`), anything else by repr."""
+    if isinstance(permission, enum.Enum):
+        return repr(permission.value)
+    return repr(permission)

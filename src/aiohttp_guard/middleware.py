@@ -8,6 +8,7 @@ the response: a login, a logout, or a renewal confirmed only now.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from aiohttp import hdrs, web
@@ -16,9 +17,10 @@ from aiohttp.web_urldispatcher import MatchInfoError
 
 from ._compat import request_get
 from ._routes import RouteDecisions
+from .audit import audit
 from .authenticator import Authenticator
 from .guards import Guard
-from .refusals import is_refusal, refusal_response
+from .refusals import is_refusal, refusal_reason, refusal_response
 from .request_context import RequestContext
 from .request_state import STATE
 
@@ -58,6 +60,9 @@ def make_middleware(
                 # A guard's refusal is answered here, not raised on to aiohttp
                 # (see `refusals.refusal`); any other (a redirect after login)
                 # is raised on, carrying the cookie like a response.
+                reason = refusal_reason(exc)
+                if reason is not None:
+                    audit_refusal(context, exc, reason)
                 if is_refusal(exc):
                     response, raised = refusal_response(exc), None
                 else:
@@ -96,6 +101,20 @@ async def confirm_renewal(
         )
     ):
         context.renewal_refused = True
+
+
+def audit_refusal(context: RequestContext, exc: web.HTTPException, reason: str) -> None:
+    """Log a guard's refusal once: 401s and login redirects at INFO (every
+    anonymous visit to a guarded page makes one), 403s and 503s at WARNING."""
+    audit(
+        "refusal",
+        logging.INFO if exc.status < 403 else logging.WARNING,
+        f"refused with {exc.status}: {reason}",
+        context.request,
+        user_id=context.known_user_id,
+        status=exc.status,
+        reason=reason,
+    )
 
 
 def keep_ticket_private(context: RequestContext, response: web.StreamResponse) -> None:

@@ -9,12 +9,14 @@ service's own methods and custom guards all ask it.
 
 from __future__ import annotations
 
+import logging
 import weakref
 from collections.abc import Hashable
 
 from aiohttp import web
 
 from ._compat import request_get
+from .audit import audit, audit_enabled
 from .authenticator import SERVICE, Authenticator
 from .identity import Identity
 from .principals import principal_set
@@ -115,6 +117,13 @@ class RequestContext(RequestState):
                     raise authenticator.unavailable(request) from exc
                 if revoked:
                     await authenticator.policy.forget(request)
+                    audit(
+                        "revoked",
+                        logging.INFO,
+                        f"a revoked ticket of {identity.user_id!r} was refused",
+                        request,
+                        user_id=identity.user_id,
+                    )
                     identity = None
             self._identity, self._identity_known = identity, True
         return self._identity
@@ -136,9 +145,10 @@ class RequestContext(RequestState):
             self._principals, self._principals_known = principal_set(groups, user), True
         return self._principals
 
-    def unauthenticated(self) -> web.HTTPException:
-        """The service's answer for a request that must log in, to raise."""
-        return self.authenticator.unauthenticated(self.request)
+    def unauthenticated(self, reason: str = "not logged in") -> web.HTTPException:
+        """The service's answer for a request that must log in, to raise;
+        `reason` goes to the audit log."""
+        return self.authenticator.unauthenticated(self.request, reason)
 
     def forbidden(self, reason: str) -> web.HTTPException:
         """The service's answer for a request without a permission, to raise."""
@@ -149,20 +159,55 @@ class RequestContext(RequestState):
     async def remember(self, user_id: str) -> str | None:
         """Log `user_id` in; see `AuthService.remember`."""
         self._check_not_finished("remember")
-        token = await self.authenticator.policy.remember(self.request, user_id)
+        policy = self.authenticator.policy
+        token = await policy.remember(self.request, user_id)
         self.forget_resolved()
         self.renewal, self.ticket_changed = None, True
+        audit(
+            "login",
+            logging.INFO,
+            f"{user_id!r} logged in",
+            self.request,
+            user_id=user_id,
+            policy=type(policy).__name__,
+        )
         return token
 
     async def forget(self) -> None:
         """Log the client out; see `AuthService.forget`."""
         self._check_not_finished("forget")
+        user_id = await self._user_logging_out()
         await self.authenticator.policy.forget(self.request)
         self.forget_resolved()
         # Anonymous for the rest of the request, even where the client keeps
         # its credential (a bearer token).
         self._identity, self._identity_known = None, True
         self.renewal, self.ticket_changed = None, True
+        audit(
+            "logout",
+            logging.INFO,
+            f"{user_id!r} logged out",
+            self.request,
+            user_id=user_id,
+        )
+
+    async def _user_logging_out(self) -> str | None:
+        """Who a logout logs out, for the audit log: resolved only when the
+        log is on, and never failing the logout (a revocation store that does
+        not answer leaves it unknown)."""
+        if not audit_enabled("logout", logging.INFO):
+            return None
+        try:
+            return await self.user_id()
+        except web.HTTPException:
+            return None
+
+    @property
+    def known_user_id(self) -> str | None:
+        """The user id if this request has resolved it already, else None:
+        for logging, which must not resolve it (nor fail)."""
+        identity = self._identity if self._identity_known else None
+        return None if identity is None else identity.user_id
 
     def forget_resolved(self) -> None:
         """Resolve identity and principals again when next asked (after a

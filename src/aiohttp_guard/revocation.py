@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Final, Protocol, TypeAlias, cast
 
 from ._revocation_scripts import MOVE_EPOCH, READ, REVOKE
+from .audit import audit
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -390,18 +391,23 @@ def _log_new_epoch(
         timespec="milliseconds"
     )
     if seen is None:
-        log.warning(
-            "aiohttp_guard: revocation store %r found no record of its epoch in "
-            "Redis (a new Redis, one used by an earlier version, or one that "
-            "lost its data): refusing every ticket issued before %s",
-            store,
-            since,
+        audit(
+            "store",
+            logging.WARNING,
+            f"aiohttp_guard: revocation store {store!r} found no record of its "
+            "epoch in Redis (a new Redis, one used by an earlier version, or one "
+            f"that lost its data): refusing every ticket issued before {since}",
+            store=repr(store),
+            state="new_epoch",
+            epoch=since,
         )
         return
-    log.error(
-        "aiohttp_guard: revocation store %r lost data (%s): refusing every ticket "
-        "issued before %s, users log in again",
-        store,
-        why,
-        since,
+    audit(
+        "store",
+        logging.ERROR,
+        f"aiohttp_guard: revocation store {store!r} lost data ({why}): refusing "
+        f"every ticket issued before {since}, users log in again",
+        store=repr(store),
+        state="lost_data",
+        epoch=since,
     )

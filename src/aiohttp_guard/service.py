@@ -21,6 +21,7 @@ from ._routes import (
     routes_report,
 )
 from .access_control import Decision
+from .audit import audit
 from .authenticator import SERVICE, Authenticator, GroupResolver, Groups
 from .contexts import (
     AnyContextFactory,
@@ -255,8 +256,19 @@ class AuthService(Authenticator):
         too; call `remember` after this to keep them logged in here.
         """
         await self.revocation.revoke(user_id)
+        by = None
         if request is not None:
-            RequestContext.of(request).forget_resolved()
+            context = RequestContext.of(request)
+            by = context.known_user_id
+            context.forget_resolved()
+        audit(
+            "logout_everywhere",
+            logging.INFO,
+            f"every ticket of {user_id!r} issued until now was revoked",
+            request,
+            user_id=user_id,
+            by=by,
+        )
 
     # -- authorization -----------------------------------------------------
 

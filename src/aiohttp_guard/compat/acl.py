@@ -21,6 +21,7 @@ from ..authenticator import SERVICE, Groups
 from ..contexts import acl_of
 from ..guards import BaseGuard
 from ..principals import principal_set
+from ..refusals import audited
 from ..request_context import RequestContext
 from ..request_state import RequestState
 
@@ -141,7 +142,7 @@ class _LegacyRequires(BaseGuard[None]):
     async def check(self, request: web.Request) -> None:
         acl = self._acl if self._acl is not None else _legacy_acl_of(self._context)
         if not acl.permits(await get_user_groups(request), self._permission):
-            raise web.HTTPForbidden()
+            raise audited(web.HTTPForbidden(), f"{self._permission!r} is not permitted")
 
 
 def acl_required(

@@ -14,6 +14,7 @@ from ..guards import BaseGuard
 from ..policies.base import AbstractAuthentication
 from ..policies.cookie import CookieTicketPolicy
 from ..policies.session import SessionTicketPolicy
+from ..refusals import audited
 from ..service import AuthService
 
 __all__ = [
@@ -65,7 +66,7 @@ class _AnyUser(BaseGuard[str]):
     async def check(self, request: web.Request) -> str:
         user_id = await get_auth(request)
         if user_id is None:
-            raise web.HTTPForbidden()
+            raise audited(web.HTTPForbidden(), "not logged in")
         return user_id
 
 

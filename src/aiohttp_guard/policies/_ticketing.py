@@ -16,6 +16,7 @@ from datetime import timedelta
 from aiohttp import web
 
 from .._durations import seconds
+from ..audit import audit
 from ..configuration import warn_configuration
 from ..identity import Identity
 from ..request_state import RequestState
@@ -186,6 +187,22 @@ class TicketPolicyBase(AbstractAuthentication):
                 )
         return self.codec.issue(
             user_id, self.max_age, ip=ip, max_lifetime=self.max_lifetime
+        )
+
+    def audit_renewal(self, request: web.BaseRequest, ticket: Ticket) -> None:
+        """Log that `ticket` was renewed on this response: an aiohttp_auth
+        ticket's renewal is its conversion to the current format."""
+        if ticket.key_id == LEGACY_KEY_ID:
+            kind, what = "legacy_conversion", "an aiohttp_auth ticket was converted"
+        else:
+            kind, what = "renewal", "a ticket was renewed"
+        audit(
+            kind,
+            logging.INFO,
+            f"{what} for {ticket.user_id!r}",
+            request,
+            user_id=ticket.user_id,
+            policy=type(self).__name__,
         )
 
     def renewed(self, ticket: Ticket) -> Ticket:

@@ -172,6 +172,7 @@ class CookieTicketPolicy(NamedTicketPolicy):
         ):
             self._send(request, response, self.renewed(state.renew))
             request_state.note_ticket_change()
+            self.audit_renewal(request, state.renew)
 
     def _send(
         self, request: web.Request, response: web.StreamResponse, ticket: Ticket

@@ -140,6 +140,7 @@ class SessionTicketPolicy(NamedTicketPolicy):
             return
         session[self.cookie_name] = self.codec.encode(self.renewed(note.ticket))
         RequestState.current(request).note_ticket_change()
+        self.audit_renewal(request, note.ticket)
 
     def challenge(self, request: web.Request) -> str | None:
         return 'Cookie realm="aiohttp_guard"'
