@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import enum
 import logging
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -337,3 +339,17 @@ async def test_no_record_carries_a_ticket_or_a_secret(
         text = record.getMessage() + repr(record.__dict__)
         for secret in secrets:
             assert secret not in text, record.name
+
+
+def test_refusals_stay_off_the_console_of_an_app_without_logging() -> None:
+    probe = (
+        "import logging\n"
+        "from aiohttp_guard.audit import audit\n"
+        "audit('refusal', logging.WARNING, 'refused with 403: not permitted')\n"
+        "audit('store', logging.ERROR, 'revocation store down')\n"
+    )
+    finished = subprocess.run(  # noqa: S603 - our own command
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    assert "refused" not in finished.stderr
+    assert "revocation store down" in finished.stderr

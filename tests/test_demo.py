@@ -245,3 +245,23 @@ def test_the_demo_without_redis_does_not_import_redis() -> None:
         check=True,
     )
     assert finished.stdout.strip() == "[]"
+
+
+def test_the_demo_names_the_extra_redis_mode_needs() -> None:
+    probe = (
+        "import sys; sys.modules['redis'] = None\n"
+        "from aiohttp_guard.demo.__main__ import main\n"
+        "main(['--redis', 'redis://127.0.0.1:6379/0'])\n"
+    )
+    finished = subprocess.run(  # noqa: S603 - our own command
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert finished.returncode == 1
+    assert finished.stderr.strip() == (
+        "aiohttp_guard demo: --redis needs the redis package: "
+        "python -m pip install 'aiohttp_guard[redis]'"
+    )

@@ -38,6 +38,12 @@ _LOGGERS: Final = {
 }
 
 
+# Without a logging configuration Python prints WARNING and up to stderr: a
+# line per 403 would flood it. Refusals show once the application configures
+# logging (a handler anywhere up the chain); store outages show regardless.
+_LOGGERS["refusal"].addHandler(logging.NullHandler())
+
+
 def audit(
     kind: str,
     level: int,

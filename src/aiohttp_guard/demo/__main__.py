@@ -32,8 +32,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     if args.redis is not None:
-        from .redis_mode import check_redis  # noqa: PLC0415 - only with --redis
-
+        try:
+            from .redis_mode import check_redis  # noqa: PLC0415 - only with --redis
+        except ModuleNotFoundError:
+            sys.exit(
+                "aiohttp_guard demo: --redis needs the redis package: "
+                "python -m pip install 'aiohttp_guard[redis]'"
+            )
         problem = asyncio.run(check_redis(args.redis))
         if problem is not None:
             sys.exit(f"aiohttp_guard demo: {problem}")
