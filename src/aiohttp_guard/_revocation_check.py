@@ -44,7 +44,14 @@ class RevocationCheck:
     def __init__(self, store: RevocationStore, ttl: float | None) -> None:
         self.store = store
         self.ttl = ttl
-        self._memory = store if isinstance(store, MemoryRevocationStore) else None
+        # Only where the memory store's own look-up is the one asked: a
+        # subclass with a look-up of its own (another source) is always asked.
+        self._memory = (
+            store
+            if isinstance(store, MemoryRevocationStore)
+            and type(store).not_before is MemoryRevocationStore.not_before
+            else None
+        )
         self.down = False
         self._warned_no_issue_time = False
 
@@ -54,7 +61,8 @@ class RevocationCheck:
     def may_be_revoked(self, user_id: str) -> bool:
         """False when the store's memory tells, without a look-up, that
         `user_id` has no not-before time: a memory store without an entry for
-        them. Most requests then cost no coroutine (benchmarks.inprocess)."""
+        them (its own look-up would answer None). Most requests then cost no
+        coroutine (benchmarks.inprocess)."""
         memory = self._memory
         return memory is None or user_id in memory
 

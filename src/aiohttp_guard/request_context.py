@@ -199,7 +199,7 @@ class RequestContext(RequestState):
             return None
         try:
             return await self.user_id()
-        except web.HTTPException:
+        except Exception:
             return None
 
     @property
