@@ -25,6 +25,17 @@ PAGES = ("/view", "/view_extra", "/edit")
 PASSWORDS = {"user": "password", "super_user": "super_password"}
 
 
+def run_python(*arguments: str) -> subprocess.CompletedProcess[str]:
+    """This interpreter run with `arguments`, its output captured."""
+    return subprocess.run(  # noqa: S603 - our own command
+        [sys.executable, *arguments],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+
 async def log_in(
     client: Client, user: str, next_url: str | None = None
 ) -> ClientResponse:
@@ -193,13 +204,13 @@ def test_the_demo_refuses_to_start_without_its_redis(url: str, said: str) -> Non
     with socket.socket() as unused:
         unused.bind(("127.0.0.1", 0))
         port = unused.getsockname()[1]
-    command = [sys.executable, "-m", "aiohttp_guard.demo", "--port", str(port)]
-    finished = subprocess.run(  # noqa: S603 - our own command
-        [*command, "--redis", url.format(port=port)],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
+    finished = run_python(
+        "-m",
+        "aiohttp_guard.demo",
+        "--port",
+        str(port),
+        "--redis",
+        url.format(port=port),
     )
     assert finished.returncode == 1
     lines = finished.stderr.strip().splitlines()
@@ -237,13 +248,8 @@ def test_the_demo_without_redis_does_not_import_redis() -> None:
         "aiohttp_guard.demo.app.make_app(); "
         "print(sorted(m for m in sys.modules if m.split('.')[0] == 'redis'))"
     )
-    finished = subprocess.run(  # noqa: S603 - our own command
-        [sys.executable, "-c", probe],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=True,
-    )
+    finished = run_python("-c", probe)
+    assert finished.returncode == 0, finished.stderr
     assert finished.stdout.strip() == "[]"
 
 
@@ -253,13 +259,7 @@ def test_the_demo_names_the_extra_redis_mode_needs() -> None:
         "from aiohttp_guard.demo.__main__ import main\n"
         "main(['--redis', 'redis://127.0.0.1:6379/0'])\n"
     )
-    finished = subprocess.run(  # noqa: S603 - our own command
-        [sys.executable, "-c", probe],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    finished = run_python("-c", probe)
     assert finished.returncode == 1
     assert finished.stderr.strip() == (
         "aiohttp_guard demo: --redis needs the redis package: "
