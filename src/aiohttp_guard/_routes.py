@@ -26,6 +26,7 @@ from ._views import (
 __all__ = [
     "RouteDecisions",
     "RouteGuard",
+    "absolute_login_url_routes",
     "guarded_login_routes",
     "is_login_route",
     "login_path_of",
@@ -144,11 +145,13 @@ class RouteDecisions:
 
 
 def is_login_route(route: web.AbstractRoute, login_path: str | None) -> bool:
-    """Whether `route` serves the login page at `login_path`."""
+    """Whether `route` serves the login page at `login_path`: a plain
+    resource at that very path (a static directory or a variable resource
+    there serves other pages too, and stays guarded)."""
     resource = route.resource
     return (
         login_path is not None
-        and resource is not None
+        and isinstance(resource, web.PlainResource)
         and resource.canonical == login_path
     )
 
@@ -160,6 +163,22 @@ def login_path_of(login_url: str | None) -> str | None:
         return None
     url = URL(login_url)
     return None if url.is_absolute() else url.path
+
+
+def absolute_login_url_routes(
+    app: web.Application, login_url: str | None
+) -> list[str]:
+    """The routes at the path of an absolute `login_url` (`method path`):
+    the library cannot tell this app's own login page from another site's
+    page at the same path, so it leaves them guarded."""
+    if login_url is None or not URL(login_url).is_absolute():
+        return []
+    path = URL(login_url).path
+    return [
+        f"{method} {route_path}"
+        for route, method, route_path in _routes(app)
+        if is_login_route(route, path)
+    ]
 
 
 def guarded_login_routes(

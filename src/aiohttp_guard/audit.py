@@ -18,7 +18,7 @@ from typing import Final
 from aiohttp import web
 from aiohttp.web_urldispatcher import MatchInfoError
 
-__all__ = ["AUDIT_LOGGER", "audit", "audit_enabled", "route_of"]
+__all__ = ["AUDIT_LOGGER", "UNMATCHED", "audit", "audit_enabled", "route_of"]
 
 #: The parent of every audit logger.
 AUDIT_LOGGER: Final = "aiohttp_guard.audit"
@@ -75,13 +75,18 @@ def audit_enabled(kind: str, level: int) -> bool:
     return _LOGGERS[kind].isEnabledFor(level)
 
 
+#: What `route_of` says of a request that matched no route (a 404, a 405).
+UNMATCHED: Final = "<unmatched>"
+
+
 def route_of(request: web.BaseRequest) -> str:
-    """The template of the route `request` matched (`/notes/{id}`), or its
-    path without the query when it matched none."""
+    """The template of the route `request` matched (`/notes/{id}`), never the
+    path the client sent: that may hold a secret (`/reset/<token>`) or forge
+    log lines (a decoded newline). `UNMATCHED` when it matched none."""
     match_info = getattr(request, "match_info", None)
     if match_info is not None and not isinstance(match_info, MatchInfoError):
         resource = match_info.route.resource
         if resource is not None:
             canonical: str = resource.canonical
             return canonical
-    return request.path
+    return UNMATCHED

@@ -20,7 +20,7 @@ from ._routes import RouteDecisions
 from .audit import audit
 from .authenticator import Authenticator
 from .guards import Guard
-from .refusals import is_refusal, refusal_reason, refusal_response
+from .refusals import is_refusal, refusal_response, take_refusal_reason
 from .request_context import RequestContext
 from .request_state import STATE
 
@@ -60,7 +60,7 @@ def make_middleware(
                 # A guard's refusal is answered here, not raised on to aiohttp
                 # (see `refusals.refusal`); any other (a redirect after login)
                 # is raised on, carrying the cookie like a response.
-                reason = refusal_reason(exc)
+                reason = take_refusal_reason(exc)
                 if reason is not None:
                     audit_refusal(context, exc, reason)
                 if is_refusal(exc):

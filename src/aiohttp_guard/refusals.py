@@ -144,14 +144,15 @@ class DefaultErrorHandler:
 
 def is_login_page(request: web.BaseRequest, login_url: str) -> bool:
     """Whether `request` is for the page at `login_url` (on this host, when
-    the URL names one)."""
+    the URL names one). Scheme and port are left out: behind a proxy that
+    ends TLS, the app sees http and another port than the URL says."""
     url = URL(login_url)
     if url.is_absolute():
         try:
-            here = request.url
+            host = request.url.host
         except ValueError:  # a Host header that is no host
             return False
-        if (url.host, url.port) != (here.host, here.port):
+        if url.host != host:
             return False
     return request.path == url.path
 
@@ -188,10 +189,15 @@ def audited(exc: web.HTTPException, reason: str) -> web.HTTPException:
     return exc
 
 
-def refusal_reason(exc: web.HTTPException) -> str | None:
-    """Why a guard refused the request with `exc`; None when no guard did."""
+def take_refusal_reason(exc: web.HTTPException) -> str | None:
+    """Why a guard refused the request with `exc` (None when no guard did),
+    taken off it: a refusal raised on through a sub-application's service
+    to its parent's is logged by the first only."""
     reason = getattr(exc, _REASON, None)
-    return reason if isinstance(reason, str) else None
+    if not isinstance(reason, str):
+        return None
+    setattr(exc, _REASON, None)
+    return reason
 
 
 def refusal_response(exc: web.HTTPException) -> web.Response:
