@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import socket
 import subprocess
 import sys
+import threading
 
 import pytest
 from aiohttp import ClientResponse, web
@@ -13,9 +15,10 @@ from aiohttp.test_utils import TestClient
 from pytest_aiohttp import AiohttpClient
 from redis.asyncio import Redis
 
+from aiohttp_guard.demo import app as demo_app
 from aiohttp_guard.demo import make_app
 from aiohttp_guard.demo.__main__ import parse_args
-from aiohttp_guard.demo.users import check_password
+from aiohttp_guard.demo.users import ITERATIONS, check_password, hash_password
 
 from .conftest import REDIS_URL, RedisServer
 
@@ -78,6 +81,31 @@ async def test_home_is_public(aiohttp_client: AiohttpClient) -> None:
     assert '<a href="/edit">edit</a> needs the <code>edit</code>' in await home.text()
 
 
+async def test_passwords_are_checked_off_the_event_loop(
+    aiohttp_client: AiohttpClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The check blocks until the event loop, still serving, lets it go: run
+    on the loop, it would wait in vain and the login would fail."""
+    client = await aiohttp_client(make_app())
+    loop = asyncio.get_running_loop()
+    checking, release = asyncio.Event(), threading.Event()
+    threads: list[int] = []
+
+    def slow_check(user_id: str, password: str) -> bool:
+        threads.append(threading.get_ident())
+        loop.call_soon_threadsafe(checking.set)
+        return release.wait(5) and check_password(user_id, password)
+
+    monkeypatch.setattr(demo_app, "check_password", slow_check)
+    login = asyncio.ensure_future(log_in(client, "user"))
+    await asyncio.wait_for(checking.wait(), 5)
+    # While the password is checked, the server answers other requests.
+    assert (await client.get("/", headers=HTML)).status == 200
+    release.set()
+    assert (await login).status == 303
+    assert threads != [threading.get_ident()]
+
+
 async def test_login_redirects_back_and_logout(aiohttp_client: AiohttpClient) -> None:
     client = await aiohttp_client(make_app())
     refused = await client.get("/view_extra", headers=HTML, allow_redirects=False)
@@ -122,21 +150,45 @@ async def test_wrong_password_and_unknown_user_read_the_same(
 def test_unknown_users_cost_the_same_key_derivation(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Constant time by construction: every check derives one key, known user
-    or not (timing itself is for benchmarks, not tests)."""
-    derivations: list[bytes] = []
+    """Constant time by construction: every check derives one key at the
+    same cost, known user or not (timing itself is for benchmarks, not
+    tests)."""
+    derivations: list[tuple[str, bytes, int]] = []
     real = hashlib.pbkdf2_hmac
 
     def counted(name: str, password: bytes, salt: bytes, rounds: int) -> bytes:
-        derivations.append(salt)
+        derivations.append((name, salt, rounds))
         return real(name, password, salt, rounds)
 
     monkeypatch.setattr(hashlib, "pbkdf2_hmac", counted)
     assert check_password("user", "password")
     assert not check_password("user", "wrong")
     assert not check_password("nobody", "password")
-    assert len(derivations) == 3
-    assert len(set(derivations)) == 2  # the unknown user used the stand-in salt
+    assert check_password("super_user", "super_password")
+    assert len(derivations) == 4
+    assert len({salt for _, salt, _ in derivations}) == 3  # nobody's is a stand-in
+    # OWASP's figure for PBKDF2-HMAC-SHA256, for every user and the stand-in.
+    assert {(name, rounds) for name, _, rounds in derivations} == {("sha256", 600_000)}
+    assert ITERATIONS == 600_000
+
+
+def test_a_new_password_hash_is_salted_and_says_how_it_was_made() -> None:
+    first, second = (
+        hash_password("correct horse", 1_000),
+        hash_password("correct horse", 1_000),
+    )
+    scheme, iterations, salt, digest = first.split("$")
+    assert (scheme, iterations, len(salt), len(digest)) == (
+        "pbkdf2_sha256",
+        "1000",
+        32,
+        64,
+    )
+    assert first != second  # a fresh salt each time
+    expected = hashlib.pbkdf2_hmac(
+        "sha256", b"correct horse", bytes.fromhex(salt), 1_000
+    )
+    assert digest == expected.hex()
 
 
 async def test_api_clients_get_problem_json(aiohttp_client: AiohttpClient) -> None:

@@ -3,6 +3,7 @@ aiohttp_auth documentation, and every page behind a guard."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 from html import escape
 from typing import Literal
@@ -118,7 +119,10 @@ async def login_form(request: web.Request) -> web.Response:
 async def login(request: web.Request) -> web.Response:
     form = await request.post()
     user_id, password = str(form.get("username", "")), str(form.get("password", ""))
-    if not check_password(user_id, password):
+    # Hashing takes a few hundred milliseconds: in a thread, so that the
+    # server answers other requests meanwhile.
+    loop = asyncio.get_running_loop()
+    if not await loop.run_in_executor(None, check_password, user_id, password):
         page = login_page(
             safe_next(request, "/whoami"), "Unknown user or wrong password."
         )
