@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
 import socket
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from redis.asyncio import Redis
 from aiohttp_guard.demo import app as demo_app
 from aiohttp_guard.demo import make_app
 from aiohttp_guard.demo.__main__ import parse_args
+from aiohttp_guard.demo.pages import STYLESHEET
 from aiohttp_guard.demo.users import ITERATIONS, check_password, hash_password
 
 from .conftest import REDIS_URL, RedisServer
@@ -74,11 +76,120 @@ async def test_pages_by_user(
     assert await statuses(client) == expected
 
 
-async def test_home_is_public(aiohttp_client: AiohttpClient) -> None:
+ROW = re.compile(
+    r'<tr id="decision-(\w+)"><td>(.*?)</td><td class="(\w+)">\w+</td><td>(.*?)</td>'
+)
+
+
+def decision_rows(page: str) -> dict[str, tuple[str, str]]:
+    """The decisions table of a page: permission -> (verdict, deciding entry)."""
+    return {name: (verdict, why) for name, _, verdict, why in ROW.findall(page)}
+
+
+def entry(index: int) -> str:
+    return f"{index}: <code>ACE(Allow, "
+
+
+USERNAME_FIELD = re.compile(r'<input name="username".*?>', re.DOTALL)
+NO_ENTRY = '<span class="muted">no entry matches: denied by default</span>'
+
+
+@pytest.mark.parametrize(
+    ("user", "expected"),
+    [
+        (
+            None,
+            {
+                "view": ("allowed", entry(0)),
+                "view_extra": ("denied", NO_ENTRY),
+                "edit": ("denied", NO_ENTRY),
+            },
+        ),
+        (
+            "user",
+            {
+                "view": ("allowed", entry(0)),
+                "view_extra": ("allowed", entry(1)),
+                "edit": ("denied", NO_ENTRY),
+            },
+        ),
+        (
+            "super_user",
+            {
+                "view": ("allowed", entry(0)),
+                "view_extra": ("allowed", entry(1)),
+                "edit": ("allowed", entry(2)),
+            },
+        ),
+    ],
+)
+async def test_home_lists_the_pages_each_user_may_open(
+    aiohttp_client: AiohttpClient,
+    user: str | None,
+    expected: dict[str, tuple[str, str]],
+) -> None:
     client = await aiohttp_client(make_app())
-    home = await client.get("/")
+    if user is not None:
+        await log_in(client, user)
+    home = await client.get("/", headers=HTML)
     assert home.status == 200
-    assert '<a href="/edit">edit</a> needs the <code>edit</code>' in await home.text()
+    text = await home.text()
+    rows = decision_rows(text)
+    assert {name: verdict for name, (verdict, _) in rows.items()} == {
+        name: verdict for name, (verdict, _) in expected.items()
+    }
+    for name, (_, why) in expected.items():
+        assert rows[name][1].startswith(why), (name, rows[name])
+    assert '<td><a href="/edit">edit</a></td>' in text
+    # The home page tells the truth: what it says allowed opens, the rest not.
+    opened = {
+        page.lstrip("/"): status == 200
+        for page, status in (await statuses(client)).items()
+    }
+    assert opened == {name: verdict == "allowed" for name, (verdict, _) in rows.items()}
+
+
+async def test_the_stylesheet_is_served_to_everyone(
+    aiohttp_client: AiohttpClient,
+) -> None:
+    client = await aiohttp_client(make_app())
+    for user in (None, "user"):
+        if user is not None:
+            await log_in(client, user)
+        sheet = await client.get(STYLESHEET, headers={"Accept": "text/css"})
+        assert sheet.status == 200, user
+        assert sheet.content_type == "text/css"
+        assert "button.link" in await sheet.text()
+        home = await client.get("/")
+        assert f'<link rel="stylesheet" href="{STYLESHEET}">' in await home.text()
+    # The static route serves files, not a listing of them.
+    assert (await client.get("/static/")).status in (403, 404)
+
+
+async def test_the_403_page_names_the_user(aiohttp_client: AiohttpClient) -> None:
+    client = await aiohttp_client(make_app())
+    await log_in(client, "user")
+    refused = await client.get("/edit", headers=HTML)
+    assert refused.status == 403
+    assert refused.content_type == "text/html"
+    page = await refused.text()
+    assert '<p id="who">You are logged in as user.</p>' in page
+    assert "You may not see this page: &#x27;edit&#x27; is not permitted." in page
+
+
+async def test_a_failed_login_keeps_the_username_escaped(
+    aiohttp_client: AiohttpClient,
+) -> None:
+    client = await aiohttp_client(make_app())
+    username = '<b>"mallory"</b>'
+    response = await client.post(
+        "/login", data={"username": username, "password": "s3cret-guess"}
+    )
+    assert response.status == 401
+    page = await response.text()
+    assert 'value="&lt;b&gt;&quot;mallory&quot;&lt;/b&gt;"' in page
+    assert username not in page
+    assert "s3cret-guess" not in page  # the password is typed again
 
 
 async def test_passwords_are_checked_off_the_event_loop(
@@ -120,9 +231,11 @@ async def test_login_redirects_back_and_logout(aiohttp_client: AiohttpClient) ->
 
     whoami = await (await client.get("/whoami")).text()
     assert '<code id="user-id">user</code>' in whoami
-    assert "AuthenticatedUser" in whoami
-    assert "allowed &#x27;view_extra&#x27;" in whoami
-    assert "denied &#x27;edit&#x27;" in whoami
+    assert "<code>AuthenticatedUser</code>" in whoami
+    rows = decision_rows(whoami)
+    assert rows["view_extra"][0] == "allowed"
+    assert rows["view_extra"][1].startswith(entry(1))
+    assert rows["edit"] == ("denied", NO_ENTRY)
 
     out = await client.post("/logout", allow_redirects=False)
     assert out.headers["Location"] == "/"
@@ -142,7 +255,9 @@ async def test_wrong_password_and_unknown_user_read_the_same(
             "/login", data={"username": user, "password": password}
         )
         assert response.status == 401
-        answers.append(await response.text())
+        # The form gives back what was typed; nothing else differs.
+        text = await response.text()
+        answers.append(USERNAME_FIELD.sub("", text).replace(" autofocus", ""))
     assert answers[0] == answers[1] == answers[2]
     assert "Unknown user or wrong password." in answers[0]
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 from html import escape
+from pathlib import Path
 from typing import Literal
 
 from aiohttp import web
@@ -19,6 +20,7 @@ from aiohttp_guard import (
     AuthenticatedUser,
     AuthService,
     CookieTicketPolicy,
+    Decision,
     DefaultErrorHandler,
     Everyone,
     MemoryRevocationStore,
@@ -33,10 +35,18 @@ from aiohttp_guard import (
     safe_next,
 )
 
-from .pages import forbidden_page, layout, login_page, unavailable_page
+from .pages import (
+    decisions_table,
+    forbidden_page,
+    layout,
+    login_page,
+    unavailable_page,
+)
 from .users import check_password, groups
 
 __all__ = ["CONTEXT", "make_app"]
+
+STATIC = Path(__file__).parent / "static"
 
 Perm = Literal["view", "view_extra", "edit"]
 PERMISSIONS: tuple[Perm, ...] = ("view", "view_extra", "edit")
@@ -51,6 +61,14 @@ CONTEXT: ACL[Perm] = ACL(
 )
 
 
+class ForbiddenPage(web.HTTPForbidden):
+    """The demo's 403 page, which `name_the_refused` completes with the user."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(text=escape(reason), content_type="text/html")
+        self.refused_because = reason
+
+
 class DemoErrors(DefaultErrorHandler):
     """Browsers get readable 403 and 503 pages; everything else the default
     answers."""
@@ -58,7 +76,7 @@ class DemoErrors(DefaultErrorHandler):
     def forbidden(self, request: web.Request, reason: str) -> web.HTTPException:
         if preferred_format(request.headers.get("Accept", "")) != "html":
             return super().forbidden(request, reason)
-        return web.HTTPForbidden(text=forbidden_page(reason), content_type="text/html")
+        return ForbiddenPage(reason)
 
     def unavailable(self, request: web.Request) -> web.HTTPException:
         if preferred_format(request.headers.get("Accept", "")) != "html":
@@ -70,18 +88,40 @@ class DemoErrors(DefaultErrorHandler):
         )
 
 
+@web.middleware
+async def name_the_refused(
+    request: web.Request, handler: Handler
+) -> web.StreamResponse:
+    """Write who was refused into the 403 page, as every page says who is
+    logged in. The error handler cannot: it is synchronous, and looking the
+    user up may need the session store. Here the guard that refused has
+    looked the user up already, so asking again costs nothing."""
+    try:
+        return await handler(request)
+    except ForbiddenPage as page:
+        page.text = forbidden_page(page.refused_because, await get_auth(request))
+        raise
+
+
 async def render(request: web.Request, title: str, body: str) -> web.Response:
     user_id = await get_auth(request)
     return web.Response(text=layout(title, body, user_id), content_type="text/html")
 
 
+async def decisions(request: web.Request) -> list[Decision[Perm]]:
+    """What `CONTEXT` decides for this request's user, permission by permission."""
+    service = AuthService.of(request)
+    return [await service.permits(request, p, CONTEXT) for p in PERMISSIONS]
+
+
 @Public()
 async def home(request: web.Request) -> web.Response:
-    links = "".join(
-        f'<li><a href="/{p}">{p}</a> needs the <code>{p}</code> permission</li>'
-        for p in PERMISSIONS
+    body = (
+        "<p>Each page needs the permission of its name. "
+        "The ACL below decides who has it; the first entry that matches wins.</p>"
+        f"{decisions_table(await decisions(request), links=True)}"
     )
-    return await render(request, "aiohttp_guard demo", f"<ul>{links}</ul>")
+    return await render(request, "aiohttp_guard demo", body)
 
 
 def permission_page(permission: Perm) -> Handler:
@@ -95,16 +135,14 @@ def permission_page(permission: Perm) -> Handler:
 
 @Authenticated()
 async def whoami(request: web.Request) -> web.Response:
-    service = AuthService.of(request)
     user_id = await get_auth(request)
-    principals = await service.principals(request) or frozenset()
-    decisions = [await service.permits(request, p, CONTEXT) for p in PERMISSIONS]
-    rows = "".join(f"<li><code>{escape(str(d))}</code></li>" for d in decisions)
-    shown = escape(", ".join(sorted(map(repr, principals))))
+    principals = await AuthService.of(request).principals(request) or frozenset()
+    names = sorted(map(repr, principals))
+    shown = ", ".join(f"<code>{escape(name)}</code>" for name in names)
     body = (
         f'<p>User id: <code id="user-id">{escape(str(user_id))}</code></p>'
-        f'<p>Principals: <code id="principals">{shown}</code></p>'
-        f'<p>Decisions:</p><ul id="decisions">{rows}</ul>'
+        f'<p>Principals: <span id="principals">{shown}</span></p>'
+        f"{decisions_table(await decisions(request), links=False)}"
     )
     return await render(request, "Who am I", body)
 
@@ -124,7 +162,7 @@ async def login(request: web.Request) -> web.Response:
     loop = asyncio.get_running_loop()
     if not await loop.run_in_executor(None, check_password, user_id, password):
         page = login_page(
-            safe_next(request, "/whoami"), "Unknown user or wrong password."
+            safe_next(request, "/whoami"), "Unknown user or wrong password.", user_id
         )
         return web.Response(status=401, text=page, content_type="text/html")
     await remember(request, user_id)
@@ -161,13 +199,15 @@ def make_app(
 
         policy = SessionTicketPolicy(secret, max_age=3600, reissue_time=600)
         revocations = use_redis(app, redis_url)
-    AuthService(
+    service = AuthService(
         policy,
         groups=groups,
         default=Authenticated(),
         revocations=revocations,
         error_handler=DemoErrors(login_url="/login"),
-    ).setup(app)
+    )
+    service.setup(app)
+    app.middlewares.append(name_the_refused)  # after the service's
     app.add_routes(
         [
             web.get("/", home),
@@ -179,4 +219,6 @@ def make_app(
             web.post("/logout-everywhere", logout_everywhere),
         ]
     )
+    # The stylesheet is for everyone, logged in or not.
+    service.public(app.router.add_static("/static", STATIC))  # pages.STYLESHEET
     return app

@@ -1,80 +1,130 @@
 """The demo's HTML: one layout and a few small pages. Everything shown is
-escaped."""
+escaped; the look is in `static/demo.css`."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from html import escape
+from typing import TypeVar
 
 from yarl import URL
 
-__all__ = ["forbidden_page", "layout", "login_page", "unavailable_page"]
+from aiohttp_guard import Decision
 
-_STYLE = """
-body { font-family: system-ui, sans-serif; max-width: 42rem; margin: 2rem auto;
-       padding: 0 1rem; color: #222; }
-nav a, nav button { margin-right: .8rem; }
-form.inline { display: inline; }
-.error { color: #a00; }
-code, pre { background: #f4f4f4; padding: .1rem .3rem; }
-"""
+__all__ = [
+    "STYLESHEET",
+    "decisions_table",
+    "forbidden_page",
+    "layout",
+    "login_page",
+    "unavailable_page",
+]
+
+P = TypeVar("P", bound=str)
+
+#: Where the demo serves its stylesheet (a public static route).
+STYLESHEET = "/static/demo.css"
+
+_PAGES = (
+    ("/", "Home"),
+    ("/view", "View"),
+    ("/view_extra", "View extra"),
+    ("/edit", "Edit"),
+    ("/whoami", "Who am I"),
+)
 
 
-def layout(
-    title: str, body: str, user_id: str | None, *, logged_in: bool | None = None
-) -> str:
-    """A page; `logged_in` defaults to whether `user_id` is known."""
-    logged_in = user_id is not None if logged_in is None else logged_in
-    who = "not logged in"
-    if logged_in:
-        who = "logged in" if user_id is None else f"logged in as {escape(user_id)}"
-    logout = (
-        ""
-        if not logged_in
-        else '<form class="inline" method="post" action="/logout">'
-        '<button id="logout">Log out</button></form>'
-        '<form class="inline" method="post" action="/logout-everywhere">'
-        '<button id="logout-everywhere">Log out everywhere</button></form>'
-    )
+def layout(title: str, body: str, user_id: str | None, *, known: bool = True) -> str:
+    """A page for `user_id` (None: anonymous). `known=False` when the page
+    does not look the user up (the login form), and so says nothing about it."""
+    links = "".join(f'<a href="{href}">{name}</a>' for href, name in _PAGES)
+    if user_id is None:
+        account = '<a class="end" href="/login">Log in</a>'
+        who = "You are not logged in."
+    else:
+        account = (
+            '<form method="post" action="/logout">'
+            '<button class="link end" id="logout">Log out</button></form>'
+            '<form method="post" action="/logout-everywhere">'
+            '<button class="link" id="logout-everywhere">Log out everywhere</button>'
+            "</form>"
+        )
+        who = f"You are logged in as {escape(user_id)}."
+    line = f'<p id="who">{who}</p>' if known else ""
     return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>
-<style>{_STYLE}</style></head>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{escape(title)} · aiohttp_guard demo</title>
+<link rel="stylesheet" href="{STYLESHEET}"></head>
 <body>
-<nav><a href="/">Home</a><a href="/view">View</a><a href="/view_extra">View extra</a>
-<a href="/edit">Edit</a><a href="/whoami">Who am I</a>
-{"" if logged_in else '<a href="/login">Log in</a>'}{logout}</nav>
-<p id="who">You are {who}.</p>
+<nav>{links}{account}</nav>
+{line}
 <h1>{escape(title)}</h1>
 {body}
 </body></html>"""
 
 
-def login_page(next_url: str, error: str | None) -> str:
+def decisions_table(decisions: Iterable[Decision[P]], *, links: bool) -> str:
+    """One row per decision: the permission (a link to its page when `links`),
+    allowed or denied, and the entry of the ACL that decided."""
+    rows: list[str] = []
+    for decision in decisions:
+        name = escape(decision.permission)
+        shown = f'<a href="/{name}">{name}</a>' if links else f"<code>{name}</code>"
+        verdict = "allowed" if decision.allowed else "denied"
+        rows.append(
+            f'<tr id="decision-{name}"><td>{shown}</td>'
+            f'<td class="{verdict}">{verdict}</td><td>{_why(decision)}</td></tr>'
+        )
+    head = "Page" if links else "Permission"
+    return (
+        f'<table id="decisions"><thead><tr><th>{head}</th><th>Access</th>'
+        f"<th>Deciding entry</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def _why(decision: Decision[P]) -> str:
+    if decision.principals is None:
+        return '<span class="muted">this user is denied everything</span>'
+    if decision.entry is None:
+        return '<span class="muted">no entry matches: denied by default</span>'
+    return f"{decision.index}: <code>{escape(repr(decision.entry))}</code>"
+
+
+def login_page(next_url: str, error: str | None, username: str = "") -> str:
+    """The login form; after a failed login it says so and keeps `username`."""
     message = (
         "" if error is None else f'<p class="error" id="error">{escape(error)}</p>'
     )
     action = escape(str(URL("/login").with_query(next=next_url)))
+    # After a failure the password is what to type again.
+    focus = ("", " autofocus") if username else (" autofocus", "")
     return layout(
         "Log in",
         f"""{message}
-<form method="post" action="{action}">
-<p><label>User <input name="username" id="username" autocomplete="username"></label></p>
-<p><label>Password <input name="password" id="password" type="password"
-   autocomplete="current-password"></label></p>
-<p><button id="submit">Log in</button></p>
+<form class="login" method="post" action="{action}">
+<label for="username">User</label>
+<input name="username" id="username" autocomplete="username"
+  value="{escape(username)}"{focus[0]}>
+<label for="password">Password</label>
+<input name="password" id="password" type="password"
+  autocomplete="current-password"{focus[1]}>
+<button class="primary" id="submit">Log in</button>
 </form>
-<p>Try <code>user</code> / <code>password</code> or
+<p class="muted">Try <code>user</code> / <code>password</code> or
 <code>super_user</code> / <code>super_password</code>.</p>""",
         None,
+        known=False,
     )
 
 
-def forbidden_page(reason: str) -> str:
+def forbidden_page(reason: str, user_id: str | None) -> str:
     """Only logged-in users are refused with 403; the others log in first."""
     return layout(
         "Forbidden",
-        f'<p id="forbidden">You may not see this page: {escape(reason)}.</p>',
-        None,
-        logged_in=True,
+        f'<p id="forbidden">You may not see this page: {escape(reason)}.</p>'
+        '<p><a href="/">See which pages you may open</a></p>',
+        user_id,
     )
 
 
@@ -85,4 +135,5 @@ def unavailable_page() -> str:
         '<p id="unavailable">Logins cannot be checked right now: the session '
         "store does not answer. Try again in a few seconds.</p>",
         None,
+        known=False,
     )
