@@ -1,4 +1,8 @@
-"""The demo in a real browser: Debian's Chromium, driven by Playwright."""
+"""The demo in a real browser: Debian's Chromium, driven by Playwright.
+
+Screenshots of the main pages land in `artifacts/screenshots/` at the top of
+the repository (git-ignored), for a reviewer to look at without running the
+demo."""
 
 from __future__ import annotations
 
@@ -14,6 +18,8 @@ from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 from .conftest import free_port, missing_service
 
 CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
+PASSWORDS = {"user": "password", "super_user": "super_password"}
 HAVE_CHROMIUM = CHROMIUM.exists()
 # The machine has no outside network: keep Chromium from reaching for it.
 FLAGS = [
@@ -140,6 +146,9 @@ async def test_failed_logins_say_the_same_thing(demo: str, browser: Browser) -> 
         await page.goto(f"{demo}/login")
         await log_in(page, user, password)
         messages.append(await page.inner_text("#error"))
+        # What was typed stays in the form; the password is typed again.
+        assert await page.input_value("#username") == user
+        assert await page.input_value("#password") == ""
     assert messages == ["Unknown user or wrong password."] * 2
     await context.close()
 
@@ -160,3 +169,64 @@ async def test_log_out_everywhere_across_browsers(demo: str, browser: Browser) -
     assert pages[1].url == f"{demo}/login?next=/edit"
     await phone.close()
     await laptop.close()
+
+
+async def test_buttons_in_the_nav_look_like_its_links(
+    demo: str, browser: Browser
+) -> None:
+    """The stylesheet loads (it is public) and the log-out buttons wear the
+    links' colour, with no button face or border."""
+    context = await browser.new_context()
+    page = await context.new_page()
+    await page.goto(f"{demo}/login")
+    await log_in(page, "user", "password")
+    await page.wait_for_url(f"{demo}/whoami")
+    style = """e => { const s = getComputedStyle(e);
+        return [s.color, s.backgroundColor, s.borderTopStyle, s.fontSize]; }"""
+    link = await page.eval_on_selector("nav a", style)
+    button = await page.eval_on_selector("#logout", style)
+    assert button[0] == link[0]
+    assert button[1] == "rgba(0, 0, 0, 0)"
+    assert button[2] == "none"
+    assert button[3] == link[3]
+    await context.close()
+
+
+def is_screenshot(path: Path) -> bool:
+    """A PNG with something drawn in it (a blank page compresses to ~2 KB)."""
+    data = path.read_bytes()
+    return data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) > 8_000
+
+
+async def test_screenshots_of_the_main_pages(demo: str, browser: Browser) -> None:
+    """What each visitor sees at `/`, `/login`, `/edit` and `/whoami`, saved
+    as `<visitor>-<page>.png`: anonymous visitors are sent to log in from
+    the last two, `user` is refused `/edit` (the 403 page); plus the login
+    form after a failed attempt."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    taken: list[Path] = []
+    for visitor in ("anonymous", "user", "super_user"):
+        context = await browser.new_context(viewport={"width": 900, "height": 640})
+        page = await context.new_page()
+        if visitor == "anonymous":
+            await page.goto(f"{demo}/login")
+            await log_in(page, "user", "not-the-password")
+            await page.wait_for_selector("#error")
+            taken.append(SCREENSHOTS / "anonymous-login-failed.png")
+            await page.screenshot(path=taken[-1], full_page=True)
+        else:
+            await page.goto(f"{demo}/login")
+            await log_in(page, visitor, PASSWORDS[visitor])
+            await page.wait_for_url(f"{demo}/whoami")
+        for name, path in (
+            ("home", "/"),
+            ("login", "/login"),
+            ("edit", "/edit"),
+            ("whoami", "/whoami"),
+        ):
+            await page.goto(f"{demo}{path}")
+            taken.append(SCREENSHOTS / f"{visitor}-{name}.png")
+            await page.screenshot(path=taken[-1], full_page=True)
+        await context.close()
+    assert len(taken) == 13
+    assert [path.name for path in taken if not is_screenshot(path)] == []
