@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import os
 import re
 import subprocess
 import sys
@@ -48,6 +49,41 @@ async def test_page_examples_run(path: Path, aiohttp_client: AiohttpClient) -> N
     for name, value in namespace.items():
         if name.startswith("test_") and inspect.iscoroutinefunction(value):
             await value(aiohttp_client)
+
+
+# The pages that teach writing tests, the file each tells you to put its
+# code in, and the command it tells you to run.
+PYTEST_PAGES: dict[str, tuple[str, list[str]]] = {
+    "tutorial.md": ("wiki.py", ["wiki.py"]),
+    "howto/testing.md": ("test_dashboard.py", []),
+}
+
+
+@pytest.mark.parametrize("page", sorted(PYTEST_PAGES))
+def test_page_tests_pass_in_a_fresh_project(page: str, tmp_path: Path) -> None:
+    """Outside this repository (and its pytest configuration), with only the
+    configuration the page shows."""
+    path = DOCS / page
+    (config,) = re.findall(r"```toml\n(.*?)```", path.read_text(), flags=re.DOTALL)
+    assert config.startswith("[tool.pytest.ini_options]\n")
+    (tmp_path / "pyproject.toml").write_text(config)
+    filename, arguments = PYTEST_PAGES[page]
+    (tmp_path / filename).write_text("\n".join(python_blocks(path)))
+    tests = sum(
+        1
+        for name, value in run_page(path).items()
+        if name.startswith("test_") and inspect.iscoroutinefunction(value)
+    )
+    result = subprocess.run(  # noqa: S603 - pytest, on the page's own code
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *arguments],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONWARNINGS": "error"},  # and without warnings
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"{tests} passed" in result.stdout, result.stdout
 
 
 def test_there_are_pages() -> None:
