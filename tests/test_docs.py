@@ -12,9 +12,11 @@ import re
 import subprocess
 import sys
 import types
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 from pytest_aiohttp import AiohttpClient
 
 import aiohttp_guard
@@ -39,7 +41,9 @@ def module_name(path: Path) -> str:
 def run_page(path: Path) -> dict[str, object]:
     module = types.ModuleType(module_name(path))
     for block in python_blocks(path):
-        exec(compile(block, str(path), "exec"), module.__dict__)  # noqa: S102
+        # As written: without this module's `from __future__ import annotations`.
+        code = compile(block, str(path), "exec", dont_inherit=True)
+        exec(code, module.__dict__)  # noqa: S102
     return module.__dict__
 
 
@@ -84,6 +88,35 @@ def test_page_tests_pass_in_a_fresh_project(page: str, tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"{tests} passed" in result.stdout, result.stdout
+
+
+def app_factories(path: Path) -> dict[str, Callable[..., object]]:
+    namespace = run_page(path)
+    return {
+        name: value
+        for name, value in namespace.items()
+        if inspect.isfunction(value)
+        and value.__module__ == namespace["__name__"]
+        and inspect.signature(value).return_annotation is web.Application
+    }
+
+
+@pytest.mark.parametrize("path", CODE_PAGES, ids=lambda p: str(p.relative_to(DOCS)))
+def test_app_factories_serve_with_aiohttp_web(path: Path) -> None:
+    """`python -m aiohttp.web module:factory` calls `factory(argv)`, with
+    the arguments it does not know: the page shows the command and the URL."""
+    text = path.read_text()
+    for name, factory in app_factories(path).items():
+        assert isinstance(factory(["--an-option-of-yours"]), web.Application)
+        assert isinstance(factory([]), web.Application)
+        command = rf"`python -m aiohttp\.web -H 127\.0\.0\.1 -P (\d+) \w+:{name}`"
+        port = re.search(command, text)
+        assert port, f"{path.name} does not show how to serve {name}"
+        assert f"<http://127.0.0.1:{port.group(1)}/" in text
+
+
+def test_the_docs_have_app_factories() -> None:
+    assert "make_wiki" in app_factories(DOCS / "tutorial.md")
 
 
 def test_there_are_pages() -> None:
