@@ -20,7 +20,7 @@ from aiohttp import web
 from pytest_aiohttp import AiohttpClient
 
 import aiohttp_guard
-from aiohttp_guard import acl, auth, testing
+from aiohttp_guard import TicketCodec, acl, auth, testing
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -117,6 +117,30 @@ def test_app_factories_serve_with_aiohttp_web(path: Path) -> None:
 
 def test_the_docs_have_app_factories() -> None:
     assert "make_wiki" in app_factories(DOCS / "tutorial.md")
+
+
+def test_api_tokens_sign_with_the_keys_of_auth_keys(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    new, old = os.urandom(32), os.urandom(32)
+    monkeypatch.setenv("AUTH_KEYS", f"{new.hex()},{old.hex()}")
+    codec = run_page(DOCS / "howto/api-tokens.md")["CODEC"]
+    assert isinstance(codec, TicketCodec)
+    token = codec.encode(codec.issue("robot", max_age=60))
+    assert TicketCodec(new).decode(token).user_id == "robot"
+    assert codec.is_retiring(TicketCodec(old).signing_key_id)
+
+
+def test_api_tokens_without_auth_keys_sign_with_a_random_key(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.delenv("AUTH_KEYS", raising=False)
+    first = run_page(DOCS / "howto/api-tokens.md")["CODEC"]
+    second = run_page(DOCS / "howto/api-tokens.md")["CODEC"]
+    assert isinstance(first, TicketCodec)
+    assert isinstance(second, TicketCodec)
+    assert first.signing_key_id != second.signing_key_id
+    assert "AUTH_KEYS is not set" in caplog.text
 
 
 def test_there_are_pages() -> None:
