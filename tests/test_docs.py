@@ -148,6 +148,17 @@ def test_there_are_pages() -> None:
     assert {"tutorial.md", "reference.md", "howto/api-tokens.md"} <= names
 
 
+def test_reference_names_the_compatibility_modules_names_in_their_sections() -> None:
+    reference = (DOCS / "reference.md").read_text()
+    for module in (acl, auth):
+        heading = f"### `{module.__name__}`\n"
+        section = reference.split(heading)[1].split("\n#")[0]
+        for name in module.__all__:
+            assert re.search(rf"`{name}\b", section), (
+                f"{name} is not in the {module.__name__} section of reference.md"
+            )
+
+
 def test_reference_names_every_public_name() -> None:
     reference = (DOCS / "reference.md").read_text()
     for module in (aiohttp_guard, acl, auth, testing):

@@ -12,6 +12,9 @@ package name:
 
     @acl.acl_required("edit", context)
     async def edit_view(request): ...
+
+Applications written for its fork aiohttp_auth_autz call
+`acl.setup(app, groups_callback)`, which works too, with the fork's groups.
 """
 
 from .access_control import (
@@ -22,7 +25,13 @@ from .access_control import (
     Decision,
     EntryTuple,
 )
-from .compat.acl import acl_middleware, acl_required, get_permitted, get_user_groups
+from .compat.acl import (
+    acl_middleware,
+    acl_required,
+    get_permitted,
+    get_user_groups,
+    setup,
+)
 
 __all__ = [
     "ACE",
@@ -35,4 +44,5 @@ __all__ = [
     "acl_required",
     "get_permitted",
     "get_user_groups",
+    "setup",
 ]

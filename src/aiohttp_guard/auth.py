@@ -5,6 +5,9 @@
     policy = auth.CookieTktAuthentication(urandom(32), 60, include_ip=True)
     app = web.Application(middlewares=[auth.auth_middleware(policy)])
 
+Applications written for its fork aiohttp_auth_autz call
+`auth.setup(app, policy)` instead, which works too.
+
 `remember`, `forget` and `get_auth` work the same under `AuthService.setup`,
 so old and new code can share one app while it migrates.
 """
@@ -18,6 +21,7 @@ from .compat.functional import (
     forget,
     get_auth,
     remember,
+    setup,
 )
 
 __all__ = [
@@ -29,4 +33,5 @@ __all__ = [
     "forget",
     "get_auth",
     "remember",
+    "setup",
 ]

@@ -4,6 +4,11 @@ Exposed as `aiohttp_guard.acl`. The differences from the new API are the
 documented old behaviours: the principal set holds the bare user id (not
 `User(user_id)`), refusals are a plain `HTTPForbidden`, and a context may be a
 zero-argument callable.
+
+`setup(app, groups_callback)` comes from the fork aiohttp_auth_autz, which
+took the bare user id out of the principal set (a user named like a group
+would have had the group's permissions): a callback given to `setup` gets
+the fork's set.
 """
 
 from __future__ import annotations
@@ -20,12 +25,18 @@ from ..access_control import ACL
 from ..authenticator import SERVICE, Groups
 from ..contexts import acl_of
 from ..guards import BaseGuard
-from ..principals import principal_set
+from ..principals import AuthenticatedUser, principal_set
 from ..refusals import audited
 from ..request_context import RequestContext
 from ..request_state import RequestState
 
-__all__ = ["acl_middleware", "acl_required", "get_permitted", "get_user_groups"]
+__all__ = [
+    "acl_middleware",
+    "acl_required",
+    "get_permitted",
+    "get_user_groups",
+    "setup",
+]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -64,6 +75,25 @@ def acl_middleware(callback: GroupCallback) -> Middleware:
     return middleware
 
 
+@attrs.frozen
+class _ForkCallback:
+    """A callback given to `setup`: its users are not principals by their
+    bare user id, as in aiohttp_auth_autz."""
+
+    callback: GroupCallback
+
+    def __call__(self, user_id: str | None) -> Groups | Awaitable[Groups]:
+        return self.callback(user_id)
+
+
+def setup(app: web.Application, groups_callback: GroupCallback) -> None:
+    """aiohttp_auth_autz's `acl.setup(app, groups_callback)`: `acl_middleware`
+    appended to `app`'s middlewares, with the fork's principals: the
+    callback's groups, `Everyone`, and `AuthenticatedUser` when logged in,
+    without the bare user id."""
+    app.middlewares.append(acl_middleware(_ForkCallback(groups_callback)))
+
+
 class _Callbacks(dict[web.Application, GroupCallback]):
     """The callbacks a request's `acl_middleware`s set, by app."""
 
@@ -92,7 +122,8 @@ def _callback(context: RequestContext) -> GroupCallback | None:
 async def get_user_groups(request: web.Request) -> frozenset[Hashable] | None:
     """The request's groups as aiohttp_auth computed them: the callback's groups
     plus `Everyone`, and `AuthenticatedUser` and the bare user id when logged
-    in; None when the callback returns None. Without `acl_middleware`, the
+    in (without the bare user id for a callback given to `setup`); None when
+    the callback returns None. Without `acl_middleware`, the
     service's `groups` resolver stands in for the callback. They are kept for
     the rest of the request, for as long as its user stays the same: a login
     or logout in the handler is seen."""
@@ -106,8 +137,13 @@ async def get_user_groups(request: web.Request) -> frozenset[Hashable] | None:
         groups = await context.authenticator.resolve_groups(user_id)
     else:
         groups = await maybe_await(callback(user_id))
-    # The bare user id, as aiohttp_auth had it, not `User(user_id)`.
-    principals = principal_set(groups, user_id)
+    if isinstance(callback, _ForkCallback):
+        principals = principal_set(groups, None)
+        if principals is not None and user_id is not None:
+            principals |= {AuthenticatedUser}
+    else:
+        # The bare user id, as aiohttp_auth had it, not `User(user_id)`.
+        principals = principal_set(groups, user_id)
     context.set_note(_GROUPS, _KnownGroups(callback, user_id, principals))
     return principals
 

@@ -1,6 +1,7 @@
 """aiohttp_auth's functional API, on the new service: `auth_middleware`,
 `remember`, `forget`, `get_auth`, `auth_required`, and the old names of the
-ticket policies. Imported as `aiohttp_guard.auth`."""
+ticket policies; and `setup`, from its fork aiohttp_auth_autz. Imported as
+`aiohttp_guard.auth`."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ __all__ = [
     "forget",
     "get_auth",
     "remember",
+    "setup",
 ]
 
 P = ParamSpec("P")
@@ -40,6 +42,13 @@ def auth_middleware(policy: AbstractAuthentication) -> Middleware:
     """A middleware that authenticates requests with `policy` (an `AuthService`
     of its own, for apps that list their middlewares by hand)."""
     return AuthService(policy).middleware
+
+
+def setup(app: web.Application, policy: AbstractAuthentication) -> None:
+    """aiohttp_auth_autz's `auth.setup(app, policy)`: an `AuthService` of
+    `policy` installed on `app`, its middleware after those already listed
+    (sessions)."""
+    AuthService(policy).setup(app)
 
 
 async def remember(request: web.Request, user_id: str) -> str | None:
