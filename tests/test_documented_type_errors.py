@@ -5,7 +5,8 @@ The docs show mistakes and mypy's answer in `text` blocks: a snippet, then
 `error: ...`. Each snippet is appended to the page's Python examples and
 checked with `mypy --strict`; every documented message must come out. pyright
 words its messages its own way: there, each snippet must be an error and the
-examples around them must not."""
+examples around them must not, and a `pyright: ...` line after a snippet is
+a message pyright must give for it."""
 
 from __future__ import annotations
 
@@ -32,10 +33,28 @@ def documented_errors(text: str) -> list[tuple[str, str]]:
     for block in re.findall(r"```text\n(.*?)```", text, flags=re.DOTALL):
         for chunk in block.strip().split("\n\n"):
             lines = chunk.splitlines()
-            code = [line for line in lines if not line.startswith("error: ")]
+            code = [line for line in lines if not line.startswith(MESSAGES)]
             (error,) = [line for line in lines if line.startswith("error: ")]
             pairs.append(("\n".join(code), error.removeprefix("error: ")))
     return pairs
+
+
+MESSAGES = ("error: ", "pyright: ")
+
+
+def documented_pyright_messages(text: str) -> list[str | None]:
+    """The `pyright: ` message of each snippet, in the order of
+    `documented_errors`; None for a snippet without one."""
+    messages: list[str | None] = []
+    for block in re.findall(r"```text\n(.*?)```", text, flags=re.DOTALL):
+        for chunk in block.strip().split("\n\n"):
+            found = [
+                line.removeprefix("pyright: ")
+                for line in chunk.splitlines()
+                if line.startswith("pyright: ")
+            ]
+            messages.append(found[0] if found else None)
+    return messages
 
 
 def documented_source(text: str) -> tuple[str, list[tuple[str, str]], list[range]]:
@@ -54,6 +73,11 @@ def documented_source(text: str) -> tuple[str, list[tuple[str, str]], list[range
         source += "\n".join("    " + line for line in snippet.splitlines())
         lines.append(range(first, source.count("\n") + 1))
     return source, pairs, lines
+
+
+def test_the_permissions_page_gives_pyrights_messages_too() -> None:
+    text = (ROOT / "docs/howto/typed-permissions.md").read_text()
+    assert None not in documented_pyright_messages(text)
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
@@ -95,13 +119,18 @@ def test_pyright_finds_the_documented_type_errors(page: Path, tmp_path: Path) ->
         check=False,
     )
     report = json.loads(result.stdout)
-    error_lines = {
-        d["range"]["start"]["line"]
-        for d in report["generalDiagnostics"]
-        if d["severity"] == "error"
-    }
+    errors = [d for d in report["generalDiagnostics"] if d["severity"] == "error"]
+    error_lines = {d["range"]["start"]["line"] for d in errors}
     example, *snippets = lines
-    for (snippet, _), span in zip(pairs, snippets, strict=True):
+    messages = documented_pyright_messages(page.read_text())
+    for (snippet, _), span, message in zip(pairs, snippets, messages, strict=True):
         assert error_lines & set(span), f"pyright accepts {snippet!r}"
+        if message is None:
+            continue
+        said = [d["message"] for d in errors if d["range"]["start"]["line"] in span]
+        head = message.split("...")[0].rstrip(" ,;")
+        assert any(head in text for text in said), (
+            f"{snippet!r}: pyright did not say {head!r}\n{said}"
+        )
     wrong = sorted(error_lines & set(example))
     assert not wrong, f"pyright rejects the example at lines {wrong}: {result.stdout}"
