@@ -101,3 +101,11 @@ async def test_tokens_and_several_instances_example(
     assert await done.text() == "logged out on every device"
     assert (await client.post("/logout-everywhere", headers=headers)).status == 401
     await redis_client.delete("aiohttp_guard:not_before:alice")
+
+
+def test_the_token_example_says_what_to_set_without_auth_keys(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("AUTH_KEYS", raising=False)
+    with pytest.raises(SystemExit, match="set AUTH_KEYS"):
+        readme_module(2)

@@ -165,9 +165,7 @@ def login_path_of(login_url: str | None) -> str | None:
     return None if url.is_absolute() else url.path
 
 
-def absolute_login_url_routes(
-    app: web.Application, login_url: str | None
-) -> list[str]:
+def absolute_login_url_routes(app: web.Application, login_url: str | None) -> list[str]:
     """The routes at the path of an absolute `login_url` (`method path`):
     the library cannot tell this app's own login page from another site's
     page at the same path, so it leaves them guarded."""
