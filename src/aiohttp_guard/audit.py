@@ -39,8 +39,9 @@ _LOGGERS: Final = {
 
 
 # Without a logging configuration Python prints WARNING and up to stderr: a
-# line per 403 would flood it. Refusals show once the application configures
-# logging (a handler anywhere up the chain); store outages show regardless.
+# line per 503 of a store outage would flood it. Refusals show once the
+# application configures logging (a handler anywhere up the chain); store
+# outages show regardless.
 _LOGGERS["refusal"].addHandler(logging.NullHandler())
 
 

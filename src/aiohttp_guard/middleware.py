@@ -17,7 +17,7 @@ from aiohttp.web_urldispatcher import MatchInfoError
 
 from ._compat import request_get
 from ._routes import RouteDecisions
-from .audit import audit
+from .audit import audit, audit_enabled
 from .authenticator import Authenticator
 from .guards import Guard
 from .refusals import is_refusal, refusal_response, take_refusal_reason
@@ -104,15 +104,21 @@ async def confirm_renewal(
 
 
 def audit_refusal(context: RequestContext, exc: web.HTTPException, reason: str) -> None:
-    """Log a guard's refusal once: 401s and login redirects at INFO (every
-    anonymous visit to a guarded page makes one), 403s and 503s at WARNING."""
+    """Log a guard's refusal once: at INFO, which Python's logging leaves off
+    until the application turns it on (a WARNING would build a log record
+    for every 403, doubling its cost: benchmarks.inprocess, 2026-12-01); a
+    503 (the revocation store is down) at WARNING."""
+    status = exc.status
+    level = logging.WARNING if status == 503 else logging.INFO
+    if not audit_enabled("refusal", level):
+        return  # nothing built for a log that is off
     audit(
         "refusal",
-        logging.INFO if exc.status < 403 else logging.WARNING,
-        f"refused with {exc.status}: {reason}",
+        level,
+        f"refused with {status}: {reason}",
         context.request,
         user_id=context.known_user_id,
-        status=exc.status,
+        status=status,
         reason=reason,
     )
 
