@@ -19,8 +19,10 @@ from aiohttp_guard import (
     AnyOf,
     Authenticated,
     AuthService,
+    BaseGuard,
     CookieTicketPolicy,
     Everyone,
+    RequestContext,
     Requires,
     SessionTicketPolicy,
     TicketCodec,
@@ -353,3 +355,31 @@ def test_refusals_stay_off_the_console_of_an_app_without_logging() -> None:
     )
     assert "refused" not in finished.stderr
     assert "revocation store down" in finished.stderr
+
+
+async def test_a_custom_guard_gives_its_refusal_a_reason(
+    aiohttp_client: AiohttpClient, audit_log: AuditLog
+) -> None:
+    class StaffOnly(BaseGuard[str]):
+        async def check(self, request: web.Request) -> str:
+            context = RequestContext.of(request)
+            user_id = await context.user_id()
+            if user_id is None:
+                raise context.unauthenticated("staff must log in")
+            raise context.forbidden("staff only")
+
+    @StaffOnly()
+    async def payroll(request: web.Request) -> web.Response:
+        return web.Response(text="payroll")
+
+    app = make_app(CookieTicketPolicy(SECRET, 3600))
+    app.router.add_get("/payroll", payroll)
+    client = await aiohttp_client(app)
+    assert (await client.get("/payroll")).status == 401
+    await client.get("/login", params={"user": "alice"})
+    assert (await client.get("/payroll")).status == 403
+    refusals = events(audit_log, "refusal")
+    assert [(field(r, "reason"), field(r, "user_id")) for r in refusals] == [
+        ("staff must log in", None),
+        ("staff only", "alice"),
+    ]
