@@ -9,10 +9,11 @@ from __future__ import annotations
 import asyncio
 import socket
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
 from .conftest import free_port, missing_service
@@ -230,3 +231,73 @@ async def test_screenshots_of_the_main_pages(demo: str, browser: Browser) -> Non
         await context.close()
     assert len(taken) == 13
     assert [path.name for path in taken if not is_screenshot(path)] == []
+
+
+FORGERY = """<!doctype html>
+<title>You won a prize</title>
+<form id="forged" method="post" action="{action}"></form>
+<script>document.getElementById("forged").submit()</script>
+"""
+
+
+@pytest.fixture
+async def other_origin() -> AsyncIterator[Callable[[str], str]]:
+    """A second origin on this machine (another port of 127.0.0.1: the same
+    site, so the demo's SameSite=Lax cookie rides along) serving pages that
+    post a form to the demo as soon as they load. Gives `page(action)`."""
+    actions: dict[str, str] = {}
+
+    async def forged(request: web.Request) -> web.Response:
+        action = actions[request.match_info["name"]]
+        return web.Response(
+            text=FORGERY.format(action=action), content_type="text/html"
+        )
+
+    app = web.Application()
+    app.router.add_get("/{name}", forged)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+
+    def page(action: str) -> str:
+        name = f"p{len(actions)}"
+        actions[name] = action
+        return f"http://127.0.0.1:{port}/{name}"
+
+    try:
+        yield page
+    finally:
+        await runner.cleanup()
+
+
+async def test_forms_posted_from_another_origin_are_refused(
+    demo: str, browser: Browser, other_origin: Callable[[str], str]
+) -> None:
+    context = await browser.new_context()
+    page = await context.new_page()
+    # The demo's own forms work (login here; logout at the end).
+    await page.goto(f"{demo}/login")
+    await log_in(page, "super_user", "super_password")
+    await page.wait_for_url(f"{demo}/whoami")
+    assert await page.inner_text("#who") == "You are logged in as super_user."
+
+    for action in ("/logout", "/logout-everywhere"):
+        async with page.expect_response(f"{demo}{action}") as forged:
+            await page.goto(other_origin(f"{demo}{action}"))
+        response = await forged.value
+        assert response.status == 403
+        sent = await response.request.all_headers()
+        assert sent.get("sec-fetch-site") == "same-site"
+        # Still logged in: the forged form changed nothing.
+        await page.goto(f"{demo}/")
+        assert await page.inner_text("#who") == "You are logged in as super_user."
+
+    # A forged login (into the attacker's account) is refused as well.
+    await page.click("#logout")
+    await page.wait_for_url(f"{demo}/")
+    async with page.expect_response(f"{demo}/login") as forged_login:
+        await page.goto(other_origin(f"{demo}/login"))
+    assert (await forged_login.value).status == 403
+    assert not [c for c in await context.cookies() if c.get("name") == "AUTH_TKT"]
+    await context.close()

@@ -12,6 +12,7 @@ from .access_control import ACE, ACL, ALL_PERMISSIONS, Decision, EntryTuple
 from .auth import forget, get_auth, remember
 from .configuration import ConfigurationWarning
 from .contexts import Context
+from .cross_origin import CrossOriginProtection, csrf_exempt
 from .guards import AllOf, AnyOf, Authenticated, BaseGuard, Guard, Public, Requires
 from .policies import (
     AbstractAuthentication,
@@ -53,6 +54,7 @@ __all__ = [
     "ConfigurationWarning",
     "Context",
     "CookieTicketPolicy",
+    "CrossOriginProtection",
     "Decision",
     "DefaultErrorHandler",
     "Deny",
@@ -80,6 +82,7 @@ __all__ = [
     "User",
     "acl",
     "auth",
+    "csrf_exempt",
     "forget",
     "get_auth",
     "is_safe_next",

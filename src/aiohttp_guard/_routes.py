@@ -22,6 +22,7 @@ from ._views import (
     is_view_class,
     opens_route,
 )
+from .cross_origin import SAFE_METHODS, is_csrf_exempt
 
 __all__ = [
     "RouteDecisions",
@@ -44,6 +45,9 @@ class RouteGuard:
     guards: tuple[str, ...]
     #: True when the route's protection is the service's default guard.
     by_default: bool = False
+    #: True when `csrf_exempt` opened the route to cross-origin requests
+    #: that the service's `CrossOriginProtection` would refuse.
+    csrf_exempt: bool = False
 
     @property
     def guarded(self) -> bool:
@@ -52,6 +56,8 @@ class RouteGuard:
     def __str__(self) -> str:
         protection = " & ".join(self.guards) if self.guards else "UNGUARDED"
         suffix = " (default)" if self.by_default else ""
+        if self.csrf_exempt:
+            suffix += " (csrf exempt)"
         return f"{self.method} {self.path} -> {protection}{suffix}"
 
 
@@ -263,6 +269,8 @@ def routes_report(
     default: GuardLike | None,
     public: Collection[web.AbstractRoute] = (),
     login_path: str | None = None,
+    *,
+    cross_origin: bool = False,
 ) -> list[RouteGuard]:
     report: list[RouteGuard] = []
     for route, method, path in _routes(app):
@@ -270,16 +278,19 @@ def routes_report(
         # `Public()` says nothing beside a guard that runs.
         checks = [g for g in guards if not opens_route(g)]
         shown = tuple(describe(g) for g in checks or guards)
+        by_default = False
         if shown:
-            report.append(RouteGuard(method, path, shown))
+            pass
         elif route in public:
-            report.append(RouteGuard(method, path, ("Public()",)))
+            shown = ("Public()",)
         elif is_login_route(route, login_path):
-            report.append(RouteGuard(method, path, ("Public() (login_url)",)))
-        elif default is None:
-            report.append(RouteGuard(method, path, ()))
-        else:
-            report.append(
-                RouteGuard(method, path, (describe(default),), by_default=True)
-            )
+            shown = ("Public() (login_url)",)
+        elif default is not None:
+            shown, by_default = (describe(default),), True
+        exempt = (
+            cross_origin
+            and method not in SAFE_METHODS
+            and is_csrf_exempt(route.handler, method)
+        )
+        report.append(RouteGuard(method, path, shown, by_default, exempt))
     return report

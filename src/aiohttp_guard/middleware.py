@@ -19,8 +19,9 @@ from ._compat import request_get
 from ._routes import RouteDecisions
 from .audit import audit, audit_enabled
 from .authenticator import Authenticator
+from .cross_origin import SAFE_METHODS, CrossOriginProtection, is_csrf_exempt
 from .guards import Guard
-from .refusals import is_refusal, refusal_response, take_refusal_reason
+from .refusals import is_refusal, refusal, refusal_response, take_refusal_reason
 from .request_context import RequestContext
 from .request_state import STATE
 
@@ -31,9 +32,11 @@ def make_middleware(
     authenticator: Authenticator,
     default: Guard[Any] | None,
     routes: RouteDecisions,
+    cross_origin: CrossOriginProtection | None = None,
 ) -> Middleware:
     """The middleware of a service: `authenticator` checks its requests,
-    `default` guards the routes that `routes` finds without guards."""
+    `default` guards the routes that `routes` finds without guards, and
+    `cross_origin` refuses the unsafe requests other sites' pages forged."""
 
     @web.middleware
     async def auth_middleware(
@@ -48,12 +51,17 @@ def make_middleware(
                 match_info = request.match_info
                 # A 404 or 405 has no route to decide for. Deciding also
                 # refuses (500) a route whose class guards would not run.
-                if (
-                    not isinstance(match_info, MatchInfoError)
-                    and routes.needs_default(match_info.route, request.method)
-                    and default is not None
-                ):
-                    await default(request)
+                if not isinstance(match_info, MatchInfoError):
+                    if cross_origin is not None and request.method not in SAFE_METHODS:
+                        check_origin(
+                            cross_origin, authenticator, request, match_info.route
+                        )
+                    # Deciding comes first: its refusal holds without a default.
+                    if (
+                        routes.needs_default(match_info.route, request.method)
+                        and default is not None
+                    ):
+                        await default(request)
                 response = await handler(request)
                 raised = None
             except web.HTTPException as exc:
@@ -84,6 +92,28 @@ def make_middleware(
                 request[STATE] = outer
 
     return auth_middleware
+
+
+def check_origin(
+    protection: CrossOriginProtection,
+    authenticator: Authenticator,
+    request: web.Request,
+    route: web.AbstractRoute,
+) -> None:
+    """Refuse (403, through the service's error handler) an unsafe request
+    that another site's page made a browser send, before any guard or the
+    handler runs, unless its route is `csrf_exempt`."""
+    why = protection.check(request)
+    if why is None or is_csrf_exempt(route.handler, request.method):
+        return
+    raise refusal(
+        authenticator.error_handler.forbidden(
+            request,
+            "Cross-origin request refused: this action must be sent from this "
+            "site's own pages.",
+        ),
+        why,
+    )
 
 
 async def confirm_renewal(

@@ -31,6 +31,7 @@ from .contexts import (
     ContextValue,
     resolve_context,
 )
+from .cross_origin import DEFAULT_PROTECTION, CrossOriginProtection
 from .guards import Guard
 from .identity import Identity
 from .middleware import make_middleware
@@ -66,6 +67,10 @@ class AuthService(Authenticator):
             parameter) instead of answering 401. Default: none.
         error_handler: Replaces the default answers to refused requests
             altogether. Default: a `DefaultErrorHandler`.
+        csrf: Refuses the unsafe requests (POST, PUT, DELETE, ...) that
+            another site's page made a browser send, before any guard or
+            handler runs; `None` turns it off. Default: a
+            `CrossOriginProtection()` trusting no other origin.
     """
 
     def __init__(
@@ -77,6 +82,7 @@ class AuthService(Authenticator):
         revocations: RevocationStore | None = None,
         login_url: str | None = None,
         error_handler: ErrorHandler | None = None,
+        csrf: CrossOriginProtection | None = DEFAULT_PROTECTION,
     ) -> None:
         if isinstance(policy, list | tuple):
             policy = PolicyChain(policy)
@@ -84,6 +90,12 @@ class AuthService(Authenticator):
             raise TypeError(
                 "AuthService needs an authentication policy such as "
                 f"CookieTicketPolicy, not {type(policy).__name__}"
+            )
+        # Untyped callers: `csrf=True` must not read as "on" and be ignored.
+        if csrf is not None and not isinstance(csrf, CrossOriginProtection):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise TypeError(
+                "csrf takes a CrossOriginProtection, or None to turn it off, "
+                f"not {type(csrf).__name__}"
             )
         if login_url is not None and error_handler is not None:
             raise ValueError(
@@ -96,8 +108,10 @@ class AuthService(Authenticator):
             error_handler=error_handler or DefaultErrorHandler(login_url=login_url),
         )
         self.default = default
+        #: The service's cross-origin protection (None when turned off).
+        self.csrf: Final = csrf
         self._routes = RouteDecisions(login_path_of(_login_url(self.error_handler)))
-        self.middleware: Final = make_middleware(self, default, self._routes)
+        self.middleware: Final = make_middleware(self, default, self._routes, csrf)
 
     def __repr__(self) -> str:
         return f"AuthService({self.policy!r})"
@@ -164,7 +178,11 @@ class AuthService(Authenticator):
         it, so an unguarded route is seen before it ships. Reading it changes
         nothing."""
         return routes_report(
-            app, self.default, self._routes.public, self._routes.login_path
+            app,
+            self.default,
+            self._routes.public,
+            self._routes.login_path,
+            cross_origin=self.csrf is not None,
         )
 
     def public(self, target: web.AbstractResource | web.AbstractRoute) -> None:
