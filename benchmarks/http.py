@@ -23,13 +23,14 @@ import tempfile
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import aiohttp
 
 from aiohttp_guard import TicketCodec
 
 from ._ports import free_port, wait_for_port
-from .http_apps import CONTENDERS, SECRET
+from .http_apps import CONTENDERS, SECRET, UNSAFE_METHOD_CONTENDERS
 
 ROOT = Path(__file__).resolve().parent.parent
 BARE = "bare aiohttp"
@@ -52,7 +53,14 @@ function done(summary, latency, requests)
 end
 """
 
-Scenario = tuple[str, dict[str, str], int]
+
+class Scenario(NamedTuple):
+    """One load of a contender: what is sent, and the only status expected."""
+
+    name: str
+    headers: dict[str, str]
+    expected: int
+    method: str = "GET"
 
 
 def ensure_wrk() -> str:
@@ -85,10 +93,11 @@ def signed_ticket(user_id: str) -> str:
     return codec.encode(codec.issue(user_id, 3600))
 
 
-def status_script() -> Path:
-    """The wrk script that counts every response's status, in a new file."""
+def status_script(method: str = "GET") -> Path:
+    """The wrk script that sends `method` requests and counts every
+    response's status, in a new file."""
     script = Path(tempfile.mkdtemp()) / "statuses.lua"
-    script.write_text(STATUS_SCRIPT)
+    script.write_text(f'wrk.method = "{method}"\n{STATUS_SCRIPT}')
     return script
 
 
@@ -99,9 +108,11 @@ def _tamper(value: str) -> str:
 async def credentials(contender: str, base: str) -> list[Scenario]:
     """The scenarios of a contender, with credentials its login gave."""
     if contender == BARE_WITH_COOKIE:  # what the credential's bytes cost alone
-        return [("valid", {"Cookie": f"AUTH_TKT={signed_ticket('alice')}"}, 200)]
+        return [
+            Scenario("valid", {"Cookie": f"AUTH_TKT={signed_ticket('alice')}"}, 200)
+        ]
     if contender in REFERENCES:
-        return [("valid", {}, 200)]
+        return [Scenario("valid", {}, 200)]
     refused = 403 if contender.startswith("aiohttp_auth ") else 401
     headers: dict[str, dict[str, str]] = {}
     for user in ("alice", "bob"):
@@ -121,12 +132,20 @@ async def credentials(contender: str, base: str) -> list[Scenario]:
                 headers[user] = {"Cookie": cookies}
     name, value = next(iter(headers["alice"].items()))
     tampered = _tamper(value.rstrip('"')) + ('"' if value.endswith('"') else "")
-    return [
-        ("valid", headers["alice"], 200),
-        ("no credential", {}, refused),
-        ("tampered", {name: tampered}, refused),
-        ("forbidden", headers["bob"], 403),
+    scenarios = [
+        Scenario("valid", headers["alice"], 200),
+        Scenario("no credential", {}, refused),
+        Scenario("tampered", {name: tampered}, refused),
+        Scenario("forbidden", headers["bob"], 403),
     ]
+    if contender in UNSAFE_METHOD_CONTENDERS:
+        # A form posted by the site's own page, as a browser sends it: what
+        # the cross-origin check costs beside the same app without it.
+        same_origin = {"Origin": base, "Sec-Fetch-Site": "same-origin"}
+        scenarios.append(
+            Scenario("valid POST", {**headers["alice"], **same_origin}, 200, "POST")
+        )
+    return scenarios
 
 
 def wrk_run(
@@ -180,7 +199,7 @@ async def benchmark(
     rounds: int, seconds: int, connections: int, only: list[str] | None = None
 ) -> Results:
     wrk = ensure_wrk()
-    script = status_script()
+    scripts = {method: status_script(method) for method in ("GET", "POST")}
     rates: dict[tuple[str, str], list[float]] = defaultdict(list)
     p99s: dict[tuple[str, str], list[float]] = defaultdict(list)
     invalid: dict[tuple[str, str], str] = {}
@@ -193,10 +212,12 @@ async def benchmark(
         for contender in order if round_number % 2 == 0 else order[::-1]:
             process, base = await start(contender)
             try:
-                for scenario, headers, expected in await credentials(contender, base):
+                for scenario, headers, expected, method in await credentials(
+                    contender, base
+                ):
                     rate, p99, statuses = wrk_run(
                         wrk,
-                        str(script),
+                        str(scripts[method]),
                         f"{base}/protected",
                         headers,
                         seconds=seconds,

@@ -85,7 +85,7 @@ def with_empty_middleware() -> web.Application:
     return app
 
 
-def guard(kind: str) -> web.Application:
+def guard(kind: str, *, csrf: bool = True) -> web.Application:
     app = web.Application()
     if kind == "session":
         app.middlewares.append(session_middleware(EncryptedCookieStorage(SESSION_KEY)))
@@ -94,15 +94,23 @@ def guard(kind: str) -> web.Application:
         policy = BearerTicketPolicy(SECRET, 3600)
     else:
         policy = CookieTicketPolicy(SECRET, 3600)
-    AuthService(policy, groups=groups).setup(app)
+    if csrf:
+        AuthService(policy, groups=groups).setup(app)
+    else:
+        AuthService(policy, groups=groups, csrf=None).setup(app)
 
     @Public()
     async def login(request: web.Request) -> web.Response:
         token = await remember(request, request.query["user"])
         return web.Response(text=token or "")
 
+    protected = Requires("edit", CONTEXT)(ok)
     app.add_routes(
-        [web.get("/login", login), web.get("/protected", Requires("edit", CONTEXT)(ok))]
+        [
+            web.get("/login", login),
+            web.get("/protected", protected),
+            web.post("/protected", protected),
+        ]
     )
     return app
 
@@ -185,12 +193,18 @@ CONTENDERS = {
     "bare aiohttp, sent a ticket cookie it ignores": bare,
     "aiohttp + an empty middleware": with_empty_middleware,
     "aiohttp_guard cookie": lambda: guard("cookie"),
+    "aiohttp_guard cookie, csrf off": lambda: guard("cookie", csrf=False),
     "aiohttp_guard session (EncryptedCookieStorage)": lambda: guard("session"),
     "aiohttp_guard bearer": lambda: guard("bearer"),
     "aiohttp-security cookie (unsigned)": lambda: security("cookie"),
     "aiohttp-security session (EncryptedCookieStorage)": lambda: security("session"),
     "aiohttp_auth 0.1.1 cookie": aiohttp_auth,
 }
+
+
+#: The contenders also loaded with a same-origin POST: cross-origin
+#: protection on (the default) and off.
+UNSAFE_METHOD_CONTENDERS = ("aiohttp_guard cookie", "aiohttp_guard cookie, csrf off")
 
 
 def main() -> None:

@@ -22,36 +22,53 @@ from aiohttp.test_utils import make_mocked_request
 
 from . import http, http_apps
 
-Case = tuple[str, Callable[[], web.Application], dict[str, str]]
+Case = tuple[str, Callable[[], web.Application], dict[str, str], str]
 
 
 def cases() -> list[Case]:
     ticket = http.signed_ticket("alice")
+    cookie = {"Cookie": f"AUTH_TKT={ticket}"}
+    # A form posted by the site's own page, as a browser sends it.
+    posted = {**cookie, "Origin": "http://localhost", "Sec-Fetch-Site": "same-origin"}
     return [
-        ("bare aiohttp", http_apps.bare, {}),
-        ("aiohttp + an empty middleware", http_apps.with_empty_middleware, {}),
-        (
-            "aiohttp_guard cookie",
-            lambda: http_apps.guard("cookie"),
-            {"Cookie": f"AUTH_TKT={ticket}"},
-        ),
+        ("bare aiohttp", http_apps.bare, {}, "GET"),
+        ("aiohttp + an empty middleware", http_apps.with_empty_middleware, {}, "GET"),
+        ("aiohttp_guard cookie", lambda: http_apps.guard("cookie"), cookie, "GET"),
         (
             "aiohttp_guard bearer",
             lambda: http_apps.guard("bearer"),
             {"Authorization": f"Bearer {ticket}"},
+            "GET",
+        ),
+        (
+            "aiohttp_guard cookie POST, csrf off",
+            lambda: http_apps.guard("cookie", csrf=False),
+            posted,
+            "POST",
+        ),
+        (
+            "aiohttp_guard cookie POST (cross-origin check)",
+            lambda: http_apps.guard("cookie"),
+            posted,
+            "POST",
         ),
     ]
 
 
 async def per_request(
-    app: web.Application, headers: dict[str, str], *, number: int, rounds: int
+    app: web.Application,
+    headers: dict[str, str],
+    method: str = "GET",
+    *,
+    number: int,
+    rounds: int,
 ) -> list[float]:
     """Seconds per request over `rounds` rounds of `number` requests."""
     app.freeze()
     # Building a mocked request costs far more than handling it: a few
     # hundred are made once and handled again and again.
     requests = [
-        make_mocked_request("GET", "/protected", headers=headers, app=app)
+        make_mocked_request(method, "/protected", headers=headers, app=app)
         for _ in range(200)
     ]
     first = await app._handle(requests[0])
@@ -72,8 +89,10 @@ async def run(*, quick: bool) -> dict[str, float]:
     print("| app | per request (min-max) | more than bare |")
     print("| --- | --- | --- |")
     medians: dict[str, float] = {}
-    for name, factory, headers in cases():
-        times = await per_request(factory(), headers, number=number, rounds=rounds)
+    for name, factory, headers, method in cases():
+        times = await per_request(
+            factory(), headers, method, number=number, rounds=rounds
+        )
         median = medians[name] = statistics.median(times)
         extra = median - medians["bare aiohttp"]
         print(

@@ -1,5 +1,6 @@
 """Micro benchmarks, side by side in one run: tickets against the HMAC floor
-and the peers' ticket formats, ACL checks against Pyramid and aiohttp_auth.
+and the peers' ticket formats, ACL checks against Pyramid and aiohttp_auth,
+the cross-origin check against a header look-up.
 
     python -m benchmarks.micro            # the full run (about a minute)
     python -m benchmarks.micro --quick    # a smoke run: checks it works
@@ -11,6 +12,7 @@ each ratio is against the first row of its table, measured in the same run.
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import hmac
 import itertools
@@ -30,7 +32,15 @@ from pyramid.authorization import Allow as PyramidAllow
 from pyramid.authorization import Everyone as PyramidEveryone
 from ticket_auth import TicketFactory
 
-from aiohttp_guard import ACL, Allow, AuthenticatedUser, Everyone, TicketCodec, User
+from aiohttp_guard import (
+    ACL,
+    Allow,
+    AuthenticatedUser,
+    CrossOriginProtection,
+    Everyone,
+    TicketCodec,
+    User,
+)
 
 SECRET = b"a benchmark secret of 32 bytes.."
 NO_ADDRESS = "0.0.0.0"  # noqa: S104 - the peers' spelling of "not bound"
@@ -39,6 +49,7 @@ VERIFY = "Ticket verify"
 ISSUE = "Ticket issue"
 ACL_3 = "ACL check, 3 entries"
 ACL_1000 = "ACL check, 1000 entries"
+CROSS_ORIGIN = "Cross-origin check"
 
 
 def per_call(fn: Callable[[], Any], number: int, rounds: int) -> list[float]:
@@ -198,6 +209,37 @@ def acl_rows(size: int) -> list[Row]:
     ]
 
 
+def cross_origin_rows() -> list[Row]:
+    """`CrossOriginProtection.check` on the requests a site's own pages send,
+    against one header look-up."""
+    protection = CrossOriginProtection()
+    host = {"Host": "app.example.com", "Cookie": "AUTH_TKT=x"}
+    fetched = {
+        **host,
+        "Origin": "https://app.example.com",
+        "Sec-Fetch-Site": "same-origin",
+    }
+    requests = {
+        "GET (never checked)": make_mocked_request("GET", "/", headers=fetched),
+        "POST, Sec-Fetch-Site same-origin": make_mocked_request(
+            "POST", "/", headers=fetched
+        ),
+        "POST, Origin only (an older browser)": make_mocked_request(
+            "POST", "/", headers={**host, "Origin": "https://app.example.com"}
+        ),
+        "POST, neither header (not a browser)": make_mocked_request(
+            "POST", "/", headers=host
+        ),
+    }
+    for request in requests.values():
+        assert protection.check(request) is None  # noqa: S101 - all pass
+    floor = requests["GET (never checked)"].headers
+    rows: list[Row] = [("one header look-up", lambda: floor.get("Sec-Fetch-Site"))]
+    for name, request in requests.items():
+        rows.append((name, functools.partial(protection.check, request)))
+    return rows
+
+
 def run(*, quick: bool) -> dict[str, dict[str, float]]:
     """Print every table; return their medians by table title and row name."""
     number, rounds = (200, 2) if quick else (20_000, 7)
@@ -207,6 +249,7 @@ def run(*, quick: bool) -> dict[str, dict[str, float]]:
         ISSUE: table(ISSUE, issue, number, rounds),
         ACL_3: table(ACL_3, acl_rows(3), number, rounds),
         ACL_1000: table(ACL_1000, acl_rows(1000), number // 10, rounds),
+        CROSS_ORIGIN: table(CROSS_ORIGIN, cross_origin_rows(), number, rounds),
     }
 
 

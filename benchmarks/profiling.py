@@ -84,13 +84,13 @@ def py_spy() -> str:
 async def profile(contender: str, scenario: str, seconds: int) -> Profile:
     """Load one contender's server with one scenario, sampled by py-spy."""
     wrk = http.ensure_wrk()
-    script = http.status_script()
-    stacks = script.with_name("stacks.txt")
     process, base = await http.start(contender)
     try:
         offered = await http.credentials(contender, base)
-        scenarios = {name: (h, status) for name, h, status in offered}
-        headers, expected = scenarios[scenario]
+        scenarios = {offer.name: offer for offer in offered}
+        headers, expected, method = scenarios[scenario][1:]
+        script = http.status_script(method)
+        stacks = script.with_name("stacks.txt")
         sampler = subprocess.Popen(  # noqa: ASYNC220, S603 - runs beside wrk
             ["taskset", "-c", "1", py_spy(), "record", "--idle", "--nonblocking",  # noqa: S607
              "--rate", "1000", "--duration", str(seconds), "--format", "raw",
