@@ -482,6 +482,23 @@ header_text = st.text(
 )
 
 
+@pytest.mark.parametrize(
+    ("origin", "host", "refused"),
+    [
+        ("http://[1:2:3]:8080", "[1:2:3]:8080", True),  # brackets, no IPv6
+        ("http://[::1]:8080", "[::1]:8080", False),
+        ("http://example.com", "example.com/x", True),  # Host is no host
+        ("http://example.com", "", True),
+        ("http://example.com:65536", "example.com:65536", True),
+    ],
+)
+def test_malformed_hosts_are_refused(origin: str, host: str, refused: bool) -> None:
+    request = make_mocked_request("POST", "/", headers={"Origin": origin, "Host": host})
+    assert (PROTECTION.check(request) is not None) is refused
+    safe = make_mocked_request("GET", "/", headers={"Origin": origin, "Host": host})
+    assert PROTECTION.check(safe) is None
+
+
 @given(header_text)
 def test_parse_origin_never_raises(value: str) -> None:
     parsed = parse_origin(value)

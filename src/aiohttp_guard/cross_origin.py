@@ -224,10 +224,7 @@ def _carries_own_credential(headers: CIMultiDictProxy[str]) -> bool:
 def _is_host_of(origin_text: str, request: web.BaseRequest) -> bool:
     """Whether `origin_text` names the host and port the request was sent
     to: a `Host` without a port is at the origin scheme's default port."""
-    try:
-        host = request.host
-    except ValueError:
-        return False
+    host = request.host
     if len(origin_text) + len(host) > _CACHED_LENGTH:
         return _names_host(origin_text, host)
     return _names_host_cached(origin_text, host)
