@@ -13,6 +13,7 @@ from .auth import forget, get_auth, remember
 from .configuration import ConfigurationWarning
 from .contexts import Context
 from .guards import AllOf, AnyOf, Authenticated, BaseGuard, Guard, Public, Requires
+from .login_throttle import LoginThrottle
 from .policies import (
     AbstractAuthentication,
     BearerTicketPolicy,
@@ -65,6 +66,7 @@ __all__ = [
     "Guard",
     "Identity",
     "InvalidTicket",
+    "LoginThrottle",
     "MemoryRevocationStore",
     "Permission",
     "PolicyChain",
