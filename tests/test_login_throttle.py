@@ -18,6 +18,7 @@ from aiohttp.test_utils import TestClient
 from aiohttp.typedefs import Handler
 from hypothesis import given
 from hypothesis import strategies as st
+from limits.aio.storage import MemoryStorage
 from pytest_aiohttp import AiohttpClient
 from redis.asyncio import Redis
 
@@ -187,6 +188,15 @@ async def test_the_address_limit_holds_across_account_names(
     assert (await attempt(client, "v", remote="2001:db8:1:3::1")).status == 401
 
 
+async def test_a_failure_checked_first_is_counted_once_per_address(
+    aiohttp_client: AiohttpClient,
+) -> None:
+    throttle = LoginThrottle(per_account=None, per_address="3/minute")
+    client = await aiohttp_client(login_app(throttle))
+    statuses = [(await attempt(client, f"user{i}")).status for i in range(4)]
+    assert statuses == [401, 401, 401, 429]
+
+
 async def test_names_that_differ_by_case_or_width_share_a_count(
     aiohttp_client: AiohttpClient,
 ) -> None:
@@ -322,6 +332,20 @@ async def test_refusals_are_audited_without_the_name(
     assert not [r for r in audit_records if r.name == f"{AUDIT}.refusal"]
     assert not [r for r in audit_records if "alice-secret" in r.getMessage()]
     assert not [r for r in audit_records if "alice-secret" in str(r.__dict__)]
+
+
+async def test_a_storage_object_of_your_own(aiohttp_client: AiohttpClient) -> None:
+    storage = MemoryStorage()
+    throttle = LoginThrottle(per_account=None, per_address="1/minute", storage=storage)
+    assert repr(throttle) == (
+        "LoginThrottle(per_account=None, per_address='1 per 1 minute', "
+        "storage='MemoryStorage')"
+    )
+    client = await aiohttp_client(login_app(throttle))
+    assert (await attempt(client, "alice", "right")).status == 200
+    assert (await attempt(client, "alice", "right")).status == 429
+    await throttle.close()  # yours to close: left as it is
+    assert (await attempt(client, "bob", remote="192.0.2.1")).status == 401
 
 
 def test_limits_are_checked_when_made() -> None:

@@ -74,8 +74,8 @@ def _digest(name: str) -> str:
 
 
 class _Counted:
-    """The accounts whose attempt `check` counted during one request, so
-    that `failed` does not count it twice."""
+    """The (throttle, account) pairs whose attempt `check` counted during
+    one request, so that `failed` does not count it twice."""
 
     __slots__ = ("keys",)
 
@@ -246,11 +246,10 @@ class LoginThrottle:
             if not await self._limiter.hit(item, key):
                 stats = await self._limiter.get_window_stats(item, key)
                 return limit, max(1, math.ceil(stats.reset_time - time.time()))
-        if self._account is not None:
-            counted = request_get(request, _COUNTED)
-            if counted is None:
-                counted = request[_COUNTED] = _Counted()
-            counted.keys.add((id(self), account))
+        counted = request_get(request, _COUNTED)
+        if counted is None:
+            counted = request[_COUNTED] = _Counted()
+        counted.keys.add((id(self), account))
         return None
 
     async def _hit_all(self, ids: list[tuple[Limit, RateLimitItem, str]]) -> None:
