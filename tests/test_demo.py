@@ -9,6 +9,8 @@ import socket
 import subprocess
 import sys
 import threading
+from collections.abc import AsyncIterator
+from typing import cast
 
 import pytest
 from aiohttp import ClientResponse, web
@@ -262,6 +264,47 @@ async def test_wrong_password_and_unknown_user_read_the_same(
     assert "Unknown user or wrong password." in answers[0]
 
 
+@pytest.mark.parametrize("user", ["user", "nobody"])
+async def test_the_sixth_failed_login_in_a_minute_shows_when_to_try_again(
+    aiohttp_client: AiohttpClient, monkeypatch: pytest.MonkeyPatch, user: str
+) -> None:
+    """Known or not, an account gets five tries a minute: the sixth (the
+    right password too) is the 429 page with the wait, not checked at all."""
+    checked: list[str] = []
+
+    def counted_check(user_id: str, password: str) -> bool:
+        checked.append(user_id)
+        return PASSWORDS.get(user_id) == password
+
+    monkeypatch.setattr(demo_app, "check_password", counted_check)
+    client = await aiohttp_client(make_app())
+    for _ in range(5):
+        response = await client.post(
+            "/login", data={"username": user, "password": "guess"}, headers=HTML
+        )
+        assert response.status == 401
+    kinds: list[str] = []
+    for accept in (HTML, {"Accept": "application/json"}):
+        response = await client.post(
+            "/login", data={"username": user, "password": "password"}, headers=accept
+        )
+        assert response.status == 429
+        assert 1 <= int(response.headers["Retry-After"]) <= 60
+        kinds.append(response.content_type)
+    assert kinds == ["text/html", "application/problem+json"]
+    assert checked == [user] * 5  # the refused attempts cost no hashing
+    response = await client.post(
+        "/login", data={"username": user.upper(), "password": "x"}, headers=HTML
+    )
+    page = await response.text()
+    assert response.content_type == "text/html"
+    assert re.search(r'id="wait">(\d+)</span> seconds', page)
+    assert '<link rel="stylesheet" href="/static/demo.css">' in page
+    assert 'href="/login"' in page
+    # Another account is not held up by this one's failures.
+    assert (await log_in(client, "super_user")).status == 303
+
+
 def test_unknown_users_cost_the_same_key_derivation(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -351,6 +394,14 @@ async def test_redis_mode(
     await client.post("/logout-everywhere")
     assert await statuses(client) == {"/view": 200, "/view_extra": 302, "/edit": 302}
     await redis_client.delete("aiohttp_guard:not_before:super_user")
+    # The login throttle counts in the same Redis: this run's attempt goes.
+    throttled = cast(
+        "AsyncIterator[bytes]",
+        redis_client.scan_iter(match="LIMITS:aiohttp_guard:login:*"),  # pyright: ignore[reportUnknownMemberType]
+    )
+    keys = [key async for key in throttled]
+    assert keys
+    await redis_client.delete(*keys)
 
 
 def test_command_line() -> None:
@@ -401,7 +452,7 @@ async def test_redis_down_at_run_time_is_a_503_page(
             assert response.status == 503, page
             assert response.headers["Retry-After"] == "5"
     login = await client.post(
-        "/login", data={"username": "user", "password": "password"}
+        "/login", data={"username": "user", "password": "password"}, headers=HTML
     )
     assert login.status == 503
     assert "session store does not answer" in await login.text()

@@ -154,6 +154,30 @@ async def test_failed_logins_say_the_same_thing(demo: str, browser: Browser) -> 
     await context.close()
 
 
+async def test_the_sixth_failed_login_shows_when_to_try_again(
+    demo: str, browser: Browser
+) -> None:
+    """The 429 page, in the demo's look, saved as
+    `anonymous-login-throttled.png`."""
+    context = await browser.new_context(viewport={"width": 900, "height": 640})
+    page = await context.new_page()
+    for _ in range(5):
+        await page.goto(f"{demo}/login")
+        await log_in(page, "user", "not-the-password")
+        await page.wait_for_selector("#error")
+    await page.goto(f"{demo}/login")
+    await log_in(page, "user", "password")
+    await page.wait_for_selector("#throttled")
+    assert 1 <= int(await page.inner_text("#wait")) <= 60
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    shot = SCREENSHOTS / "anonymous-login-throttled.png"
+    await page.screenshot(path=shot, full_page=True)
+    assert is_screenshot(shot)
+    await page.click("text=Back to the login form")
+    await page.wait_for_url(f"{demo}/login")
+    await context.close()
+
+
 async def test_log_out_everywhere_across_browsers(demo: str, browser: Browser) -> None:
     phone, laptop = await browser.new_context(), await browser.new_context()
     pages: list[Page] = []

@@ -14,6 +14,7 @@ from .configuration import ConfigurationWarning
 from .contexts import Context
 from .cross_origin import CrossOriginProtection, csrf_exempt
 from .guards import AllOf, AnyOf, Authenticated, BaseGuard, Guard, Public, Requires
+from .login_throttle import LoginThrottle
 from .policies import (
     AbstractAuthentication,
     BearerTicketPolicy,
@@ -67,6 +68,7 @@ __all__ = [
     "Guard",
     "Identity",
     "InvalidTicket",
+    "LoginThrottle",
     "MemoryRevocationStore",
     "Permission",
     "PolicyChain",

@@ -34,6 +34,7 @@ _LOGGERS: Final = {
         "renewal",
         "legacy_conversion",
         "store",
+        "throttle",
     )
 }
 
@@ -41,8 +42,9 @@ _LOGGERS: Final = {
 # Without a logging configuration Python prints WARNING and up to stderr: a
 # line per 503 of a store outage would flood it. Refusals show once the
 # application configures logging (a handler anywhere up the chain); store
-# outages show regardless.
+# outages show regardless. The login throttle's refusals likewise.
 _LOGGERS["refusal"].addHandler(logging.NullHandler())
+_LOGGERS["throttle"].addHandler(logging.NullHandler())
 
 
 def audit(

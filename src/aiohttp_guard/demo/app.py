@@ -23,6 +23,7 @@ from aiohttp_guard import (
     Decision,
     DefaultErrorHandler,
     Everyone,
+    LoginThrottle,
     MemoryRevocationStore,
     Public,
     Requires,
@@ -40,11 +41,12 @@ from .pages import (
     forbidden_page,
     layout,
     login_page,
+    throttled_page,
     unavailable_page,
 )
 from .users import check_password, groups
 
-__all__ = ["CONTEXT", "make_app"]
+__all__ = ["CONTEXT", "THROTTLE", "make_app"]
 
 STATIC = Path(__file__).parent / "static"
 
@@ -61,6 +63,10 @@ CONTEXT: ACL[Perm] = ACL(
 )
 
 
+#: Where the app keeps its login throttle.
+THROTTLE = web.AppKey("demo.throttle", LoginThrottle)
+
+
 class ForbiddenPage(web.HTTPForbidden):
     """The demo's 403 page, which `name_the_refused` completes with the user."""
 
@@ -70,8 +76,8 @@ class ForbiddenPage(web.HTTPForbidden):
 
 
 class DemoErrors(DefaultErrorHandler):
-    """Browsers get readable 403 and 503 pages; everything else the default
-    answers."""
+    """Browsers get readable 403, 429 and 503 pages; everything else the
+    default answers."""
 
     def forbidden(self, request: web.Request, reason: str) -> web.HTTPException:
         if preferred_format(request.headers.get("Accept", "")) != "html":
@@ -84,6 +90,17 @@ class DemoErrors(DefaultErrorHandler):
         return web.HTTPServiceUnavailable(
             headers={"Retry-After": "5"},
             text=unavailable_page(),
+            content_type="text/html",
+        )
+
+    def too_many_requests(
+        self, request: web.Request, retry_after: int
+    ) -> web.HTTPException:
+        if preferred_format(request.headers.get("Accept", "")) != "html":
+            return super().too_many_requests(request, retry_after)
+        return web.HTTPTooManyRequests(
+            headers={"Retry-After": str(retry_after)},
+            text=throttled_page(retry_after),
             content_type="text/html",
         )
 
@@ -157,14 +174,20 @@ async def login_form(request: web.Request) -> web.Response:
 async def login(request: web.Request) -> web.Response:
     form = await request.post()
     user_id, password = str(form.get("username", "")), str(form.get("password", ""))
+    throttle = request.app[THROTTLE]
+    # Before the password is checked: refused (429) after five failures a
+    # minute for the account, known or not.
+    await throttle.check(request, user_id)
     # Hashing takes a few hundred milliseconds: in a thread, so that the
     # server answers other requests meanwhile.
     loop = asyncio.get_running_loop()
     if not await loop.run_in_executor(None, check_password, user_id, password):
+        await throttle.failed(request, user_id)
         page = login_page(
             safe_next(request, "/whoami"), "Unknown user or wrong password.", user_id
         )
         return web.Response(status=401, text=page, content_type="text/html")
+    await throttle.succeeded(request, user_id)
     await remember(request, user_id)
     raise web.HTTPSeeOther(safe_next(request, "/whoami"))
 
@@ -184,8 +207,8 @@ async def logout_everywhere(request: web.Request) -> web.Response:
 def make_app(
     redis_url: str | None = None, secret: bytes | None = None
 ) -> web.Application:
-    """The demo app: cookie tickets and in-memory revocation, or with
-    `redis_url` sessions and revocations in Redis."""
+    """The demo app: cookie tickets, in-memory revocation and login counts,
+    or with `redis_url` sessions, revocations and login counts in Redis."""
     secret = secret or os.urandom(32)
     app = web.Application()
     policy: AbstractAuthentication
@@ -207,6 +230,10 @@ def make_app(
         error_handler=DemoErrors(login_url="/login"),
     )
     service.setup(app)
+    app[THROTTLE] = LoginThrottle(
+        per_account="5/minute", storage=redis_url or "memory://"
+    )
+    app[THROTTLE].setup(app)
     app.middlewares.append(name_the_refused)  # after the service's
     app.add_routes(
         [

@@ -17,6 +17,7 @@ __all__ = [
     "forbidden_page",
     "layout",
     "login_page",
+    "throttled_page",
     "unavailable_page",
 ]
 
@@ -134,6 +135,20 @@ def unavailable_page() -> str:
         "Temporarily unavailable",
         '<p id="unavailable">Logins cannot be checked right now: the session '
         "store does not answer. Try again in a few seconds.</p>",
+        None,
+        known=False,
+    )
+
+
+def throttled_page(retry_after: int) -> str:
+    """Too many failed logins for the account or from the address: when to
+    try again, the same for known and unknown accounts."""
+    unit = "second" if retry_after == 1 else "seconds"
+    return layout(
+        "Too many attempts",
+        '<p class="error" id="throttled">Too many failed logins. Try again in '
+        f'<span id="wait">{retry_after}</span> {unit}.</p>'
+        '<p><a href="/login">Back to the login form</a></p>',
         None,
         known=False,
     )
