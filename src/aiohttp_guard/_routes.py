@@ -27,7 +27,7 @@ from .cross_origin import SAFE_METHODS, is_csrf_exempt
 __all__ = [
     "RouteDecisions",
     "RouteGuard",
-    "absolute_login_url_routes",
+    "absolute_login_url_warning",
     "guarded_login_routes",
     "is_login_route",
     "login_path_of",
@@ -171,18 +171,67 @@ def login_path_of(login_url: str | None) -> str | None:
     return None if url.is_absolute() else url.path
 
 
-def absolute_login_url_routes(app: web.Application, login_url: str | None) -> list[str]:
-    """The routes at the path of an absolute `login_url` (`method path`):
-    the library cannot tell this app's own login page from another site's
-    page at the same path, so it leaves them guarded."""
+def absolute_login_url_warning(
+    app: web.Application,
+    login_url: str | None,
+    default: GuardLike | None,
+    public: Collection[web.AbstractRoute] = (),
+) -> str | None:
+    """What to tell the user about the routes at the path of an absolute
+    `login_url`, or None when none of them is closed. The library cannot tell
+    this app's own login page from another site's page at the same path, so
+    it opens none of them: the user must say which one is theirs."""
     if login_url is None or not URL(login_url).is_absolute():
-        return []
+        return None
     path = URL(login_url).path
-    return [
-        f"{method} {route_path}"
-        for route, method, route_path in _routes(app)
+    at_path = [
+        (route, line)
+        for route, line in _report(app, default, public)
         if is_login_route(route, path)
     ]
+    by_default = [
+        f"{line.method} {line.path}" for _, line in at_path if line.by_default
+    ]
+    own = [
+        f"{line.method} {line.path} is guarded by {' & '.join(line.guards)}"
+        for route, line in at_path
+        if _checks(route, line)
+    ]
+    if not by_default and not own:
+        return None
+    opened = [
+        f"{line.method} {line.path}"
+        for route, line in at_path
+        if not line.by_default and not _checks(route, line)
+    ]
+    said = [
+        f"login_url {login_url!r} is an absolute URL, which may name another "
+        f"site, so the routes at its path {path} are not opened for the login "
+        "page"
+    ]
+    if by_default:
+        said.append(
+            f"{', '.join(by_default)} "
+            f"{'stays' if len(by_default) == 1 else 'stay'} under the default guard "
+            f"{describe(default)}: if this app serves its login page there, "
+            "decorate that handler with Public() (or open the route with "
+            f"service.public(route)), or give login_url as the path {path!r}"
+        )
+    if own:
+        said.append(
+            f"{', '.join(own)}, which would refuse the browsers sent there "
+            "to log in: if that is the login page, remove its guards "
+            "(Public() does not open a route beside a guard that checks)"
+        )
+    if opened:
+        said.append(f"already open there: {', '.join(opened)}")
+    return "; ".join(said)
+
+
+def _checks(route: web.AbstractRoute, line: RouteGuard) -> bool:
+    """Whether `route` has a guard of its own that checks requests."""
+    method = line.method
+    return any(not opens_route(g) for g in own_guards(route.handler, method))
 
 
 def guarded_login_routes(
@@ -272,7 +321,22 @@ def routes_report(
     *,
     cross_origin: bool = False,
 ) -> list[RouteGuard]:
-    report: list[RouteGuard] = []
+    return [
+        line
+        for _, line in _report(
+            app, default, public, login_path, cross_origin=cross_origin
+        )
+    ]
+
+
+def _report(
+    app: web.Application,
+    default: GuardLike | None,
+    public: Collection[web.AbstractRoute] = (),
+    login_path: str | None = None,
+    *,
+    cross_origin: bool = False,
+) -> Iterator[tuple[web.AbstractRoute, RouteGuard]]:
     for route, method, path in _routes(app):
         guards = own_guards(route.handler, method)
         # `Public()` says nothing beside a guard that runs.
@@ -292,5 +356,4 @@ def routes_report(
             and method not in SAFE_METHODS
             and is_csrf_exempt(route.handler, method)
         )
-        report.append(RouteGuard(method, path, shown, by_default, exempt))
-    return report
+        yield route, RouteGuard(method, path, shown, by_default, exempt)
