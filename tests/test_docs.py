@@ -47,12 +47,22 @@ def run_page(path: Path) -> dict[str, object]:
     return module.__dict__
 
 
+def page_tests(namespace: dict[str, object]) -> list[Callable[..., object]]:
+    """The test functions a page defines, sync or async."""
+    return [
+        value
+        for name, value in namespace.items()
+        if name.startswith("test_") and inspect.isfunction(value)
+    ]
+
+
 @pytest.mark.parametrize("path", PAGES, ids=lambda p: str(p.relative_to(DOCS)))
 async def test_page_examples_run(path: Path, aiohttp_client: AiohttpClient) -> None:
-    namespace = run_page(path)
-    for name, value in namespace.items():
-        if name.startswith("test_") and inspect.iscoroutinefunction(value):
-            await value(aiohttp_client)
+    for test in page_tests(run_page(path)):
+        wanted = inspect.signature(test).parameters
+        result = test(aiohttp_client) if "aiohttp_client" in wanted else test()
+        if inspect.isawaitable(result):
+            await result
 
 
 # The pages that teach writing tests, the file each tells you to put its
@@ -73,11 +83,7 @@ def test_page_tests_pass_in_a_fresh_project(page: str, tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text(config)
     filename, arguments = PYTEST_PAGES[page]
     (tmp_path / filename).write_text("\n".join(python_blocks(path)))
-    tests = sum(
-        1
-        for name, value in run_page(path).items()
-        if name.startswith("test_") and inspect.iscoroutinefunction(value)
-    )
+    tests = len(page_tests(run_page(path)))
     result = subprocess.run(  # noqa: S603 - pytest, on the page's own code
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *arguments],
         cwd=tmp_path,
