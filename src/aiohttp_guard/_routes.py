@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from typing import TypeAlias, cast
 
 import attrs
@@ -33,6 +33,7 @@ __all__ = [
     "login_path_of",
     "public_routes",
     "routes_report",
+    "unserved_routes",
 ]
 
 
@@ -293,11 +294,32 @@ def public_routes(
     return routes
 
 
-def _routes(app: web.Application) -> Iterator[tuple[web.AbstractRoute, str, str]]:
+def unserved_routes(
+    app: web.Application, served: Callable[[web.Application], bool]
+) -> list[RouteGuard]:
+    """The routes of `app` and its sub-applications whose own guards would
+    run with no service to ask: in no application that is `served`, nor
+    mounted in one (a service's middleware runs for its sub-applications)."""
+    found: list[RouteGuard] = []
+    for route, method, path in _routes(app, skip=served):
+        guards = own_guards(route.handler, method)
+        checks = tuple(describe(g) for g in guards if not opens_route(g))
+        if checks:
+            found.append(RouteGuard(method, path, checks))
+    return found
+
+
+def _routes(
+    app: web.Application, skip: Callable[[web.Application], bool] | None = None
+) -> Iterator[tuple[web.AbstractRoute, str, str]]:
+    """Every route of `app` and its sub-applications, with each method and
+    path it serves; without the applications that `skip` (and theirs)."""
+    if skip is not None and skip(app):
+        return
     for resource in app.router.resources():
         sub_app = resource.get_info().get("app")
         if isinstance(sub_app, web.Application):
-            yield from _routes(sub_app)
+            yield from _routes(sub_app, skip)
             continue
         # aiohttp adds a HEAD route beside each GET; it says nothing new.
         gets = {r.handler for r in resource if r.method == hdrs.METH_GET}
