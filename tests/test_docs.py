@@ -1,12 +1,14 @@
 """Every Python block of the docs runs: a page's blocks in order, in one
 namespace, and the `test_*` functions a page defines against a real server.
-Each page's code, as one module, passes mypy and pyright in strict mode, as
-it would in a user's project."""
+
+This module needs only what the docs tell a user to install: `.ci/run` also
+runs it, with the docs alone, against the built wheel in a fresh virtual
+environment (`.ci/wheel_docs.py`). The type checks of the pages are in
+`test_docs_typing.py`."""
 
 from __future__ import annotations
 
 import inspect
-import json
 import os
 import re
 import subprocess
@@ -47,12 +49,22 @@ def run_page(path: Path) -> dict[str, object]:
     return module.__dict__
 
 
+def page_tests(namespace: dict[str, object]) -> list[Callable[..., object]]:
+    """The test functions a page defines, sync or async."""
+    return [
+        value
+        for name, value in namespace.items()
+        if name.startswith("test_") and inspect.isfunction(value)
+    ]
+
+
 @pytest.mark.parametrize("path", PAGES, ids=lambda p: str(p.relative_to(DOCS)))
 async def test_page_examples_run(path: Path, aiohttp_client: AiohttpClient) -> None:
-    namespace = run_page(path)
-    for name, value in namespace.items():
-        if name.startswith("test_") and inspect.iscoroutinefunction(value):
-            await value(aiohttp_client)
+    for test in page_tests(run_page(path)):
+        wanted = inspect.signature(test).parameters
+        result = test(aiohttp_client) if "aiohttp_client" in wanted else test()
+        if inspect.isawaitable(result):
+            await result
 
 
 # The pages that teach writing tests, the file each tells you to put its
@@ -73,11 +85,7 @@ def test_page_tests_pass_in_a_fresh_project(page: str, tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text(config)
     filename, arguments = PYTEST_PAGES[page]
     (tmp_path / filename).write_text("\n".join(python_blocks(path)))
-    tests = sum(
-        1
-        for name, value in run_page(path).items()
-        if name.startswith("test_") and inspect.iscoroutinefunction(value)
-    )
+    tests = len(page_tests(run_page(path)))
     result = subprocess.run(  # noqa: S603 - pytest, on the page's own code
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *arguments],
         cwd=tmp_path,
@@ -166,97 +174,3 @@ def test_reference_names_every_public_name() -> None:
             assert re.search(rf"\b{name}\b", reference), (
                 f"{name} is not in reference.md"
             )
-
-
-# -- type checks ---------------------------------------------------------------
-#
-# Each page's blocks, in order, make one module, checked as a user's strict
-# project would check it. Both checkers run once over every page.
-
-
-@pytest.fixture(scope="module")
-def page_modules(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("docs_modules")
-    for page in CODE_PAGES:
-        (folder / f"{module_name(page)}.py").write_text("\n".join(python_blocks(page)))
-    return folder
-
-
-def by_module(lines: list[str]) -> dict[str, list[str]]:
-    found: dict[str, list[str]] = {}
-    for line in lines:
-        match = re.match(r"(?:.*[/\\])?(docs_\w+)\.py:", line)
-        if match:
-            found.setdefault(match.group(1), []).append(line)
-    return found
-
-
-@pytest.fixture(scope="module")
-def mypy_errors(page_modules: Path) -> dict[str, list[str]]:
-    result = subprocess.run(  # noqa: S603 - the checker the dev extra installs
-        [
-            sys.executable,
-            "-m",
-            "mypy",
-            "--strict",
-            "--config-file",
-            str(ROOT / "mypy.ini"),
-            "--cache-dir",
-            str(page_modules / ".mypy_cache"),
-            *sorted(str(path) for path in page_modules.glob("*.py")),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode in (0, 1), result.stdout + result.stderr
-    assert f"{len(CODE_PAGES)} source files" in result.stdout, result.stdout
-    return by_module(result.stdout.splitlines())
-
-
-@pytest.fixture(scope="module")
-def pyright_errors(page_modules: Path) -> dict[str, list[str]]:
-    (page_modules / "pyrightconfig.json").write_text(
-        json.dumps(
-            {
-                "typeCheckingMode": "strict",
-                "pythonVersion": "3.11",
-                "stubPath": str(ROOT / "typings"),
-                # Each block is written to be read alone, so it imports what
-                # it uses again: one module made of them all imports twice.
-                "reportDuplicateImport": False,
-            }
-        )
-    )
-    checker = Path(sys.executable).with_name("basedpyright")
-    result = subprocess.run(  # noqa: S603 - the checker the dev extra installs
-        [str(checker), "--outputjson", "--pythonpath", sys.executable],
-        cwd=page_modules,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    report = json.loads(result.stdout)
-    assert report["summary"]["filesAnalyzed"] == len(CODE_PAGES), result.stdout
-    lines = [
-        f"{d['file']}:{d['range']['start']['line'] + 1}: {d['message']}"
-        f" ({d.get('rule', '')})"
-        for d in report["generalDiagnostics"]
-        if d["severity"] in ("error", "warning")
-    ]
-    return by_module(lines)
-
-
-@pytest.mark.parametrize("path", CODE_PAGES, ids=lambda p: str(p.relative_to(DOCS)))
-def test_page_passes_mypy_strict(path: Path, mypy_errors: dict[str, list[str]]) -> None:
-    errors = mypy_errors.get(module_name(path), [])
-    assert not errors, "\n".join(errors)
-
-
-@pytest.mark.parametrize("path", CODE_PAGES, ids=lambda p: str(p.relative_to(DOCS)))
-def test_page_passes_pyright_strict(
-    path: Path, pyright_errors: dict[str, list[str]]
-) -> None:
-    errors = pyright_errors.get(module_name(path), [])
-    assert not errors, "\n".join(errors)

@@ -4,6 +4,8 @@ no refusal sends a browser from the login page to the login page."""
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from aiohttp import web
 from pytest_aiohttp import AiohttpClient
@@ -159,3 +161,70 @@ async def test_an_absolute_login_url_is_the_login_page_on_its_own_host_only(
     service.error_handler = DefaultErrorHandler(login_url=login_url.format(port=port))
     response = await client.get("/login", headers=HTML, allow_redirects=False)
     assert response.status == status
+
+
+# -- an absolute login_url: which route is the login page is the user's to say
+
+
+async def started_with_warnings(
+    app: web.Application, caplog: pytest.LogCaptureFixture
+) -> list[str]:
+    """The warnings `app`'s service logs as the app starts."""
+    runner = web.AppRunner(app)
+    with caplog.at_level(logging.WARNING, logger="aiohttp_guard"):
+        try:
+            await runner.setup()
+        finally:
+            await runner.cleanup()
+    return [r.getMessage() for r in caplog.records if "login_url" in r.getMessage()]
+
+
+def absolute_login_app(**handlers: object) -> web.Application:
+    app = web.Application()
+    AuthService(
+        CookieTicketPolicy(SECRET, 3600),
+        default=Authenticated(),
+        login_url="https://www.example.com/login",
+    ).setup(app)
+    for method, handler in handlers.items():
+        app.router.add_route(method.upper(), "/login", handler)  # type: ignore[arg-type]
+    return app
+
+
+async def test_an_absolute_login_url_names_the_route_to_open_and_the_open_one(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    app = absolute_login_app(get=login_form, post=Public()(login_post))
+    assert await started_with_warnings(app, caplog) == [
+        "aiohttp_guard: login_url 'https://www.example.com/login' is an absolute "
+        "URL, which may name another site, so the routes at its path /login are "
+        "not opened for the login page; GET /login stays under the default guard "
+        "Authenticated(): if this app serves its login page there, decorate that "
+        "handler with Public() (or open the route with service.public(route)), or "
+        "give login_url as the path '/login'; already open there: POST /login"
+    ]
+
+
+async def test_an_absolute_login_url_names_a_route_closed_by_its_own_guard(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    app = absolute_login_app(get=Authenticated()(login_form))
+    (warning,) = await started_with_warnings(app, caplog)
+    assert warning.endswith(
+        "; GET /login is guarded by Authenticated(), which would refuse the "
+        "browsers sent there to log in: if that is the login page, remove its "
+        "guards (Public() does not open a route beside a guard that checks)"
+    )
+
+
+async def test_an_absolute_login_url_whose_routes_are_open_starts_quietly(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    app = absolute_login_app(get=Public()(login_form))
+    service = AuthService.of(app)
+    service.public(app.router.add_post("/login", login_post))
+    assert await started_with_warnings(app, caplog) == []
+    assert [str(r) for r in service.routes_report(app)] == [
+        "GET /login -> Public()",
+        "POST /login -> Public()",
+    ]

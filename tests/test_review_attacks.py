@@ -501,7 +501,7 @@ async def test_an_absolute_login_url_on_this_site_never_loops(
     says so at startup, and never loops."""
     with caplog.at_level(logging.WARNING, logger="aiohttp_guard"):
         client = await aiohttp_client(login_app("https://www.example.com/login"))
-    assert "give login_url as a path" in caplog.text
+    assert "give login_url as the path '/login'" in caplog.text
     answer = await client.get(
         "/login",
         headers={**HTML, "Host": "www.example.com"},

@@ -10,6 +10,7 @@ from . import acl, auth
 from ._routes import RouteGuard
 from .access_control import ACE, ACL, ALL_PERMISSIONS, Decision, EntryTuple
 from .auth import forget, get_auth, remember
+from .checks import check_app
 from .configuration import ConfigurationWarning
 from .contexts import Context
 from .cross_origin import CrossOriginProtection, csrf_exempt
@@ -84,6 +85,7 @@ __all__ = [
     "User",
     "acl",
     "auth",
+    "check_app",
     "csrf_exempt",
     "forget",
     "get_auth",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from typing import TypeAlias, cast
 
 import attrs
@@ -27,12 +27,13 @@ from .cross_origin import SAFE_METHODS, is_csrf_exempt
 __all__ = [
     "RouteDecisions",
     "RouteGuard",
-    "absolute_login_url_routes",
+    "absolute_login_url_warning",
     "guarded_login_routes",
     "is_login_route",
     "login_path_of",
     "public_routes",
     "routes_report",
+    "unserved_routes",
 ]
 
 
@@ -171,18 +172,67 @@ def login_path_of(login_url: str | None) -> str | None:
     return None if url.is_absolute() else url.path
 
 
-def absolute_login_url_routes(app: web.Application, login_url: str | None) -> list[str]:
-    """The routes at the path of an absolute `login_url` (`method path`):
-    the library cannot tell this app's own login page from another site's
-    page at the same path, so it leaves them guarded."""
+def absolute_login_url_warning(
+    app: web.Application,
+    login_url: str | None,
+    default: GuardLike | None,
+    public: Collection[web.AbstractRoute] = (),
+) -> str | None:
+    """What to tell the user about the routes at the path of an absolute
+    `login_url`, or None when none of them is closed. The library cannot tell
+    this app's own login page from another site's page at the same path, so
+    it opens none of them: the user must say which one is theirs."""
     if login_url is None or not URL(login_url).is_absolute():
-        return []
+        return None
     path = URL(login_url).path
-    return [
-        f"{method} {route_path}"
-        for route, method, route_path in _routes(app)
+    at_path = [
+        (route, line)
+        for route, line in _report(app, default, public)
         if is_login_route(route, path)
     ]
+    by_default = [
+        f"{line.method} {line.path}" for _, line in at_path if line.by_default
+    ]
+    own = [
+        f"{line.method} {line.path} is guarded by {' & '.join(line.guards)}"
+        for route, line in at_path
+        if _checks(route, line)
+    ]
+    if not by_default and not own:
+        return None
+    opened = [
+        f"{line.method} {line.path}"
+        for route, line in at_path
+        if not line.by_default and not _checks(route, line)
+    ]
+    said = [
+        f"login_url {login_url!r} is an absolute URL, which may name another "
+        f"site, so the routes at its path {path} are not opened for the login "
+        "page"
+    ]
+    if by_default:
+        said.append(
+            f"{', '.join(by_default)} "
+            f"{'stays' if len(by_default) == 1 else 'stay'} under the default guard "
+            f"{describe(default)}: if this app serves its login page there, "
+            "decorate that handler with Public() (or open the route with "
+            f"service.public(route)), or give login_url as the path {path!r}"
+        )
+    if own:
+        said.append(
+            f"{', '.join(own)}, which would refuse the browsers sent there "
+            "to log in: if that is the login page, remove its guards "
+            "(Public() does not open a route beside a guard that checks)"
+        )
+    if opened:
+        said.append(f"already open there: {', '.join(opened)}")
+    return "; ".join(said)
+
+
+def _checks(route: web.AbstractRoute, line: RouteGuard) -> bool:
+    """Whether `route` has a guard of its own that checks requests."""
+    method = line.method
+    return any(not opens_route(g) for g in own_guards(route.handler, method))
 
 
 def guarded_login_routes(
@@ -244,11 +294,32 @@ def public_routes(
     return routes
 
 
-def _routes(app: web.Application) -> Iterator[tuple[web.AbstractRoute, str, str]]:
+def unserved_routes(
+    app: web.Application, served: Callable[[web.Application], bool]
+) -> list[RouteGuard]:
+    """The routes of `app` and its sub-applications whose own guards would
+    run with no service to ask: in no application that is `served`, nor
+    mounted in one (a service's middleware runs for its sub-applications)."""
+    found: list[RouteGuard] = []
+    for route, method, path in _routes(app, skip=served):
+        guards = own_guards(route.handler, method)
+        checks = tuple(describe(g) for g in guards if not opens_route(g))
+        if checks:
+            found.append(RouteGuard(method, path, checks))
+    return found
+
+
+def _routes(
+    app: web.Application, skip: Callable[[web.Application], bool] | None = None
+) -> Iterator[tuple[web.AbstractRoute, str, str]]:
+    """Every route of `app` and its sub-applications, with each method and
+    path it serves; without the applications that `skip` (and theirs)."""
+    if skip is not None and skip(app):
+        return
     for resource in app.router.resources():
         sub_app = resource.get_info().get("app")
         if isinstance(sub_app, web.Application):
-            yield from _routes(sub_app)
+            yield from _routes(sub_app, skip)
             continue
         # aiohttp adds a HEAD route beside each GET; it says nothing new.
         gets = {r.handler for r in resource if r.method == hdrs.METH_GET}
@@ -272,7 +343,22 @@ def routes_report(
     *,
     cross_origin: bool = False,
 ) -> list[RouteGuard]:
-    report: list[RouteGuard] = []
+    return [
+        line
+        for _, line in _report(
+            app, default, public, login_path, cross_origin=cross_origin
+        )
+    ]
+
+
+def _report(
+    app: web.Application,
+    default: GuardLike | None,
+    public: Collection[web.AbstractRoute] = (),
+    login_path: str | None = None,
+    *,
+    cross_origin: bool = False,
+) -> Iterator[tuple[web.AbstractRoute, RouteGuard]]:
     for route, method, path in _routes(app):
         guards = own_guards(route.handler, method)
         # `Public()` says nothing beside a guard that runs.
@@ -292,5 +378,4 @@ def routes_report(
             and method not in SAFE_METHODS
             and is_csrf_exempt(route.handler, method)
         )
-        report.append(RouteGuard(method, path, shown, by_default, exempt))
-    return report
+        yield route, RouteGuard(method, path, shown, by_default, exempt)

@@ -49,6 +49,7 @@ from aiohttp import web
 from aiohttp.abc import AbstractView
 
 from ._guard_names import describe
+from ._missing_service import note_missing_service
 
 __all__ = [
     "ClassGuards",
@@ -328,7 +329,11 @@ def _guarded_await(
         try:
             request = view.request
             for guard in guards:
-                yield from guard(request).__await__()
+                try:
+                    yield from guard(request).__await__()
+                except RuntimeError as error:
+                    note_missing_service(error, request, guard)
+                    raise
             return (yield from inner(view))
         finally:
             del state[_RUNNING_ATTR]

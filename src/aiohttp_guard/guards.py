@@ -23,6 +23,7 @@ from aiohttp import hdrs, web
 
 from ._durations import seconds
 from ._guard_names import describe
+from ._missing_service import note_missing_service
 from ._views import (
     GuardBase,
     declare_attribute_guard,
@@ -162,7 +163,12 @@ def _guarded(
 ) -> Callable[P, Coroutine[Any, Any, R]]:
     @functools.wraps(handler)
     async def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
-        await guard.check(_request_of(args))
+        request = _request_of(args)
+        try:
+            await guard.check(request)
+        except RuntimeError as error:
+            note_missing_service(error, request, guard)
+            raise
         return await handler(*args, **kwargs)
 
     mark_guarded(guarded, guard)

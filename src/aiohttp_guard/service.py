@@ -16,7 +16,7 @@ from aiohttp import web
 from ._routes import (
     RouteDecisions,
     RouteGuard,
-    absolute_login_url_routes,
+    absolute_login_url_warning,
     guarded_login_routes,
     login_path_of,
     routes_report,
@@ -196,16 +196,11 @@ class AuthService(Authenticator):
     async def _check_login_page(self, app: web.Application) -> None:
         """Refuse to start when the login page has guards of its own: the
         browsers sent there to log in would be refused there."""
-        at_login_path = absolute_login_url_routes(app, _login_url(self.error_handler))
-        if at_login_path and self.default is not None:
-            log.warning(
-                "aiohttp_guard: login_url %s is an absolute URL, which may name "
-                "another site, so %s stay under the default guard: if this app "
-                "serves its login page there, give login_url as a path, or "
-                "mark the page Public()",
-                _login_url(self.error_handler),
-                ", ".join(at_login_path),
-            )
+        warning = absolute_login_url_warning(
+            app, _login_url(self.error_handler), self.default, self._routes.public
+        )
+        if warning is not None:
+            log.warning("aiohttp_guard: %s", warning)
         closed = guarded_login_routes(app, self._routes.login_path)
         if closed:
             routes = "; ".join(
