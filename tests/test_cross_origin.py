@@ -10,6 +10,7 @@ import logging
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, make_mocked_request
+from aiohttp.typedefs import Handler
 from hypothesis import given
 from hypothesis import strategies as st
 from pytest_aiohttp import AiohttpClient
@@ -21,6 +22,7 @@ from aiohttp_guard import (
     BearerTicketPolicy,
     CookieTicketPolicy,
     CrossOriginProtection,
+    TicketCodec,
     auth,
     csrf_exempt,
     get_auth,
@@ -176,6 +178,9 @@ async def test_each_branch_of_the_rule(
         ("http://example.com:99999", "example.com", 403),
         ("http://example.com:", "example.com", 403),
         ("null", "null", 403),
+        # Only web pages' origins name this server.
+        ("ftp://example.com", "example.com", 403),
+        ("chrome-extension://example.com", "example.com", 403),
     ],
 )
 async def test_origin_against_host(
@@ -183,6 +188,26 @@ async def test_origin_against_host(
 ) -> None:
     response = await client.post("/act", headers={"Origin": origin, "Host": host})
     assert response.status == status
+
+
+async def test_a_request_over_https_comes_from_an_https_page(
+    aiohttp_client: AiohttpClient, counter: Counter
+) -> None:
+    @web.middleware
+    async def behind_tls_proxy(
+        request: web.Request, handler: Handler
+    ) -> web.StreamResponse:
+        # As aiohttp-remotes restores the scheme a TLS-ending proxy saw.
+        return await handler(request.clone(scheme="https"))
+
+    app = protected_app(counter)
+    app.middlewares.insert(0, behind_tls_proxy)
+    client = await aiohttp_client(app)
+    host = {"Host": "example.com"}
+    plain = {**host, "Origin": "http://example.com"}
+    assert (await client.post("/act", headers=plain)).status == 403
+    secure = {**host, "Origin": "https://example.com"}
+    assert (await client.post("/act", headers=secure)).status == 200
 
 
 async def test_more_than_one_origin_header_is_refused(client: Client) -> None:
@@ -228,7 +253,8 @@ async def test_json_clients_get_problem_json(client: Client) -> None:
 async def test_a_bearer_token_from_another_origin_passes(
     client: Client, counter: Counter
 ) -> None:
-    token = await (await client.post("/login?user=api")).text()
+    codec = TicketCodec(SECRET)
+    token = codec.encode(codec.issue("api", 600))
     response = await client.post(
         "/act", headers={**CROSS_SITE, "Authorization": f"Bearer {token}"}
     )
@@ -236,9 +262,31 @@ async def test_a_bearer_token_from_another_origin_passes(
     assert await response.text() == "done by api"
 
 
+async def test_any_authorization_beside_a_cookie_is_checked(
+    client: Client, counter: Counter
+) -> None:
+    """The cookie would log the request in, whatever the header says: a
+    page allowed to add headers by a lax CORS setup must not pass by adding
+    a junk one."""
+    await client.post("/login?user=alice")
+    for value in ("Bearer junk", "X", "Bearer"):
+        headers = {**CROSS_SITE, "Authorization": value}
+        assert (await client.post("/act", headers=headers)).status == 403
+    assert counter.handled == ["login"]
+
+
 @pytest.mark.parametrize(
     "authorization",
-    ["Basic YWxpY2U6c2VjcmV0", "basic x", "Digest x", "Negotiate x", "NTLM x", ""],
+    [
+        "Basic YWxpY2U6c2VjcmV0",
+        "basic x",
+        "Basic\tx",
+        "Digest x",
+        "Negotiate x",
+        "NTLM x",
+        "",
+        " ",
+    ],
 )
 async def test_browser_managed_authorization_is_checked(
     client: Client, counter: Counter, authorization: str
@@ -283,6 +331,8 @@ async def test_csrf_none_turns_it_off(
 def test_bad_configuration_is_refused() -> None:
     with pytest.raises(TypeError, match="not one string"):
         CrossOriginProtection(trusted_origins="https://app.example.com")
+    with pytest.raises(ValueError, match="not patterns"):
+        CrossOriginProtection(trusted_origins=("https://*.example.com",))
     for bad in ("app.example.com", "https://app.example.com/", "https://", "null"):
         with pytest.raises(ValueError, match="is not an origin"):
             CrossOriginProtection(trusted_origins=(bad,))
@@ -431,9 +481,31 @@ async def test_a_sub_app_service_protects_its_routes_when_the_parent_does_not(
     assert (await client.post("/sub/act", headers=CROSS_SITE)).status == 403
 
 
-async def test_unmatched_requests_keep_their_404_and_405(client: Client) -> None:
-    assert (await client.post("/nowhere", headers=CROSS_SITE)).status == 404
-    assert (await client.post("/act/x", headers=CROSS_SITE)).status == 404
+async def test_unmatched_requests_are_checked_too(
+    aiohttp_client: AiohttpClient,
+) -> None:
+    """A middleware may answer a 404 or 405 itself (a fallback, a legacy
+    proxy): the forged request is refused before it gets there."""
+    answered: list[str] = []
+
+    @web.middleware
+    async def fallback(request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except web.HTTPNotFound:
+            answered.append(request.path)
+            return web.Response(text="answered by the fallback")
+
+    app = web.Application(middlewares=[fallback])
+    AuthService(CookieTicketPolicy(SECRET, 600)).setup(app)
+    app.router.add_get("/only-get", ok)
+    client = await aiohttp_client(app)
+    assert (await client.post("/legacy/delete", headers=CROSS_SITE)).status == 403
+    assert (await client.post("/only-get", headers=CROSS_SITE)).status == 403
+    assert answered == []
+    # From the site itself they are what they were.
+    assert (await client.post("/legacy/delete")).status == 200
+    assert (await client.post("/only-get")).status == 405
 
 
 async def test_the_aiohttp_auth_api_is_protected_too(

@@ -116,6 +116,11 @@ def _trusted(origins: Iterable[str]) -> frozenset[Origin]:
         )
     parsed: set[Origin] = set()
     for origin in origins:
+        if "*" in origin:
+            raise ValueError(
+                f"{origin!r}: trusted_origins takes whole origins, not "
+                "patterns; list each origin to trust"
+            )
         found = parse_origin(origin)
         if found is None:
             raise ValueError(
@@ -212,29 +217,37 @@ DEFAULT_PROTECTION: Final = CrossOriginProtection()
 
 
 def _carries_own_credential(headers: CIMultiDictProxy[str]) -> bool:
-    """Whether the request brings an `Authorization` of a scheme that no
-    browser attaches by itself: a credential that is not ambient."""
+    """Whether the request's only credential is one it brings itself: an
+    `Authorization` of a scheme no browser attaches by itself, and no
+    cookie (which would be ambient, whatever the header says)."""
     authorization = headers.get(hdrs.AUTHORIZATION)
-    if authorization is None:
+    if authorization is None or hdrs.COOKIE in headers:
         return False
-    scheme = authorization.split(" ", 1)[0].lower()
+    scheme = authorization.split(None, 1)[0].lower() if authorization.strip() else ""
     return bool(scheme) and scheme not in AMBIENT_SCHEMES
 
 
 def _is_host_of(origin_text: str, request: web.BaseRequest) -> bool:
     """Whether `origin_text` names the host and port the request was sent
-    to: a `Host` without a port is at the origin scheme's default port."""
+    to: a `Host` without a port is at the origin scheme's default port, and
+    a request that arrived over HTTPS comes from an HTTPS page."""
     host = request.host
+    secure = request.secure
     if len(origin_text) + len(host) > _CACHED_LENGTH:
-        return _names_host(origin_text, host)
-    return _names_host_cached(origin_text, host)
+        return _names_host(origin_text, host, secure=secure)
+    return _names_host_cached(origin_text, host, secure=secure)
 
 
-def _names_host(origin_text: str, host_header: str) -> bool:
+def _names_host(origin_text: str, host_header: str, *, secure: bool) -> bool:
     origin = parse_origin(origin_text)
-    if origin is None:
+    if origin is None or origin[0] not in _WEB_SCHEMES:
         return False
-    return _parse_host(host_header, _DEFAULT_PORTS.get(origin[0])) == origin[1:]
+    if secure and origin[0] != "https":
+        return False  # a plain-HTTP page of this host is not this origin
+    return _parse_host(host_header, _DEFAULT_PORTS[origin[0]]) == origin[1:]
+
+
+_WEB_SCHEMES: Final = frozenset({"http", "https"})
 
 
 #: A site's pages send the same few `Origin` and `Host` pairs again and

@@ -49,19 +49,18 @@ def make_middleware(
         try:
             try:
                 match_info = request.match_info
+                if cross_origin is not None and request.method not in SAFE_METHODS:
+                    # A 404 or 405 too: a middleware may answer it itself.
+                    check_origin(cross_origin, authenticator, request, match_info)
                 # A 404 or 405 has no route to decide for. Deciding also
-                # refuses (500) a route whose class guards would not run.
-                if not isinstance(match_info, MatchInfoError):
-                    if cross_origin is not None and request.method not in SAFE_METHODS:
-                        check_origin(
-                            cross_origin, authenticator, request, match_info.route
-                        )
-                    # Deciding comes first: its refusal holds without a default.
-                    if (
-                        routes.needs_default(match_info.route, request.method)
-                        and default is not None
-                    ):
-                        await default(request)
+                # refuses (500) a route whose class guards would not run, so
+                # it comes first: its refusal holds without a default guard.
+                if (
+                    not isinstance(match_info, MatchInfoError)
+                    and routes.needs_default(match_info.route, request.method)
+                    and default is not None
+                ):
+                    await default(request)
                 response = await handler(request)
                 raised = None
             except web.HTTPException as exc:
@@ -98,13 +97,16 @@ def check_origin(
     protection: CrossOriginProtection,
     authenticator: Authenticator,
     request: web.Request,
-    route: web.AbstractRoute,
+    match_info: web.UrlMappingMatchInfo,
 ) -> None:
     """Refuse (403, through the service's error handler) an unsafe request
     that another site's page made a browser send, before any guard or the
     handler runs, unless its route is `csrf_exempt`."""
     why = protection.check(request)
-    if why is None or is_csrf_exempt(route.handler, request.method):
+    if why is None or (
+        not isinstance(match_info, MatchInfoError)
+        and is_csrf_exempt(match_info.route.handler, request.method)
+    ):
         return
     raise refusal(
         authenticator.error_handler.forbidden(
