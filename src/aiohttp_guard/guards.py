@@ -136,6 +136,9 @@ class BaseGuard(GuardBase, abc.ABC, Generic[T]):
 def _request_of(args: tuple[Any, ...]) -> web.Request:
     """The request a handler was called with: its first argument, the request of
     a `web.View`, or the argument after `self` of a method."""
+    first = args[0] if args else None
+    if type(first) is web.Request:  # a function handler's: no ABC check
+        return first
     for arg in args[:2]:
         if isinstance(arg, web.BaseRequest):
             return arg  # type: ignore[return-value]

@@ -15,7 +15,6 @@ from collections.abc import Hashable
 
 from aiohttp import web
 
-from ._compat import request_get
 from .audit import audit, audit_enabled
 from .authenticator import SERVICE, Authenticator
 from .identity import Identity
@@ -83,7 +82,10 @@ class RequestContext(RequestState):
     @staticmethod
     def of(request: web.Request) -> RequestContext:
         """The request's context, or a `RuntimeError` naming the fix."""
-        state = request_get(request, STATE)
+        try:  # a hit once the middleware has run: a try costs nothing then
+            state = request[STATE]
+        except KeyError:
+            state = None
         if isinstance(state, RequestContext):
             return state
         if SERVICE in request.config_dict:
