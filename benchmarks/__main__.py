@@ -84,6 +84,17 @@ def targets(
                 f"(new users: {_verdict(new_user <= 1e-6 and faster_new >= factor)})",
             )
         )
+    cross = figures[micro.CROSS_ORIGIN]
+    unsafe = {name: t for name, t in cross.items() if name.startswith("POST")}
+    slowest = max(unsafe, key=unsafe.__getitem__)
+    rows.append(
+        (
+            "Cross-origin check of an unsafe request < 1 us",
+            f"{cross['POST, Sec-Fetch-Site same-origin'] * 1e6:.2f} us for a current "
+            f"browser's; at most {unsafe[slowest] * 1e6:.2f} us ({slowest})",
+            _verdict(unsafe[slowest] < 1e-6),
+        )
+    )
     return rows
 
 
