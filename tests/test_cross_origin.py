@@ -8,7 +8,7 @@ import json
 import logging
 
 import pytest
-from aiohttp import web
+from aiohttp import WSServerHandshakeError, web
 from aiohttp.test_utils import TestClient, make_mocked_request
 from aiohttp.typedefs import Handler
 from hypothesis import given
@@ -624,3 +624,82 @@ def test_check_never_raises(method: str, headers: dict[str, str]) -> None:
         make_mocked_request(method, "/", headers=headers)
     )
     assert verdict is None or verdict.startswith("cross-origin request refused")
+
+
+# -- WebSocket handshakes ----------------------------------------------------
+
+
+async def echo_user(request: web.Request) -> web.WebSocketResponse:
+    socket = web.WebSocketResponse()
+    await socket.prepare(request)
+    await socket.send_str(str(await get_auth(request)))
+    await socket.close()
+    return socket
+
+
+def websocket_app(
+    protection: CrossOriginProtection | None = PROTECTION,
+) -> web.Application:
+    app = web.Application()
+    AuthService(CookieTicketPolicy(SECRET, 600), csrf=protection).setup(app)
+    app.router.add_post("/login", login_alice)
+    app.router.add_get("/socket", echo_user)
+    app.router.add_get("/open-socket", csrf_exempt(echo_user_copy))
+    return app
+
+
+async def login_alice(request: web.Request) -> web.Response:
+    await remember(request, "alice")
+    return web.Response(text="ok")
+
+
+async def echo_user_copy(request: web.Request) -> web.WebSocketResponse:
+    return await echo_user(request)
+
+
+async def handshake(client: Client, path: str, headers: dict[str, str]) -> int | str:
+    """The handshake's refusal status, or what the socket said."""
+    try:
+        async with client.ws_connect(path, headers=headers) as socket:
+            return str(await socket.receive_str())
+    except WSServerHandshakeError as error:
+        return error.status
+
+
+async def test_a_cross_site_websocket_handshake_is_refused(
+    aiohttp_client: AiohttpClient,
+) -> None:
+    """Cross-site WebSocket hijacking: another site's page opens a socket
+    that acts for the user whose cookie the browser sent along."""
+    client = await aiohttp_client(websocket_app())
+    await client.post("/login")
+    same_site = {"Origin": "http://sub.127.0.0.1", "Sec-Fetch-Site": "same-site"}
+    assert await handshake(client, "/socket", CROSS_SITE) == 403
+    assert await handshake(client, "/socket", same_site) == 403
+    assert await handshake(client, "/socket", {"Origin": "https://evil.example"}) == 403
+    # The site's own pages, and clients that are not browsers, connect.
+    own = {"Origin": here(client), "Sec-Fetch-Site": "same-origin"}
+    assert await handshake(client, "/socket", own) == "alice"
+    assert await handshake(client, "/socket", {"Origin": here(client)}) == "alice"
+    assert await handshake(client, "/socket", {}) == "alice"
+    # An exempt route takes them all.
+    assert await handshake(client, "/open-socket", CROSS_SITE) == "alice"
+
+
+async def test_websocket_checks_can_be_turned_off(
+    aiohttp_client: AiohttpClient,
+) -> None:
+    client = await aiohttp_client(
+        websocket_app(CrossOriginProtection(websockets=False))
+    )
+    await client.post("/login")
+    assert await handshake(client, "/socket", CROSS_SITE) == "alice"
+    # Unsafe methods are still checked.
+    assert (await client.post("/login", headers=CROSS_SITE)).status == 403
+
+
+def test_the_routes_report_marks_an_exempt_socket() -> None:
+    app = websocket_app()
+    report = {(r.method, r.path): r for r in AuthService.of(app).routes_report(app)}
+    assert report["GET", "/open-socket"].csrf_exempt
+    assert not report["GET", "/socket"].csrf_exempt

@@ -22,7 +22,7 @@ from ._views import (
     is_view_class,
     opens_route,
 )
-from .cross_origin import SAFE_METHODS, is_csrf_exempt
+from .cross_origin import is_csrf_exempt
 
 __all__ = [
     "RouteDecisions",
@@ -375,7 +375,8 @@ def _report(
             shown, by_default = (describe(default),), True
         exempt = (
             cross_origin
-            and method not in SAFE_METHODS
+            # A GET route may take WebSocket handshakes, which are checked.
+            and method not in (hdrs.METH_HEAD, hdrs.METH_OPTIONS)
             and is_csrf_exempt(route.handler, method)
         )
         yield route, RouteGuard(method, path, shown, by_default, exempt)

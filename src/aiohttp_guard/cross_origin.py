@@ -17,7 +17,8 @@ page. So an unsafe request (not GET, HEAD or OPTIONS) is let through when:
 A request with an `Authorization` header of a scheme that browsers never
 attach by themselves (`Bearer`, not `Basic`) carries its credential in
 the request, not in the browser, and is not checked. Safe methods are never
-checked: they must not change anything, whoever asks.
+checked: they must not change anything, whoever asks; but a WebSocket
+handshake, a GET that opens a connection acting for the user, is.
 """
 
 from __future__ import annotations
@@ -33,7 +34,12 @@ from aiohttp import hdrs, web
 from aiohttp.abc import AbstractView
 from multidict import CIMultiDictProxy
 
-__all__ = ["CrossOriginProtection", "csrf_exempt", "is_csrf_exempt"]
+__all__ = [
+    "CrossOriginProtection",
+    "csrf_exempt",
+    "is_csrf_exempt",
+    "is_websocket_handshake",
+]
 
 #: Methods that must not change anything, so no page can forge one.
 SAFE_METHODS: Final = frozenset({hdrs.METH_GET, hdrs.METH_HEAD, hdrs.METH_OPTIONS})
@@ -149,11 +155,16 @@ class CrossOriginProtection:
             send unsafe requests here although they are another origin: a
             front end on its own host, or this app's public origin when a
             proxy in front of it rewrites `Host`. Default: none.
+        websockets: Check WebSocket handshakes too: they are GET requests,
+            but open a connection that acts for the user whose cookie the
+            browser sent along (cross-site WebSocket hijacking). Default:
+            on.
     """
 
     trusted_origins: frozenset[Origin] = attrs.field(
         default=frozenset(), converter=_trusted, repr=False
     )
+    websockets: bool = attrs.field(default=True, kw_only=True)
     #: The trusted origins as browsers write them, for a look-up without
     #: parsing in the usual case.
     _trusted_texts: frozenset[str] = attrs.field(
@@ -172,9 +183,11 @@ class CrossOriginProtection:
         The steps are taken in the order that costs least: a pass by a
         trusted origin or by `Sec-Fetch-Site` is a pass either way, so the
         usual request of a current browser costs two header look-ups."""
-        if request.method in SAFE_METHODS:
-            return None
         headers = request.headers
+        if request.method in SAFE_METHODS and not (
+            self.websockets and is_websocket_handshake(request)
+        ):
+            return None
         # Sent more than once, a header is not a browser's: judged as sent.
         fetch_sites: list[str] = headers.getall("Sec-Fetch-Site", _NONE)
         fetch_site = ", ".join(fetch_sites) if fetch_sites else None
@@ -206,6 +219,14 @@ class CrossOriginProtection:
 
 
 _NONE: Final[list[str]] = []
+
+
+def is_websocket_handshake(request: web.BaseRequest) -> bool:
+    """Whether `request` asks to become a WebSocket: a GET with `Upgrade:
+    websocket` (one header look-up for every other GET)."""
+    upgrade = request.headers.get(hdrs.UPGRADE)
+    return upgrade is not None and "websocket" in upgrade.lower()
+
 
 #: `Sec-Fetch-Site` values of requests the site's own pages (or the user, by
 #: the address bar or a bookmark) made.

@@ -49,7 +49,10 @@ def make_middleware(
         try:
             try:
                 match_info = request.match_info
-                if cross_origin is not None and request.method not in SAFE_METHODS:
+                if cross_origin is not None and (
+                    request.method not in SAFE_METHODS
+                    or hdrs.UPGRADE in request.headers
+                ):
                     # A 404 or 405 too: a middleware may answer it itself.
                     check_origin(cross_origin, authenticator, request, match_info)
                 # A 404 or 405 has no route to decide for. Deciding also
