@@ -296,11 +296,18 @@ async def test_a_revocation_during_a_request_stops_its_renewal(
 # == 2. the login page left open by the default guard ============================
 
 
-def login_app(login_url: str, *extra: web.RouteDef) -> web.Application:
+def guarded_app(login_url: str) -> web.Application:
+    """An app whose service guards every route by default and sends
+    browsers to `login_url`; no routes yet."""
     app = web.Application()
     AuthService(
         CookieTicketPolicy(SECRET, 3600), default=Authenticated(), login_url=login_url
     ).setup(app)
+    return app
+
+
+def login_app(login_url: str, *extra: web.RouteDef) -> web.Application:
+    app = guarded_app(login_url)
 
     async def form(request: web.Request) -> web.Response:
         return web.Response(text="login form")
@@ -348,10 +355,7 @@ async def test_only_the_login_path_is_opened_whatever_the_query_or_fragment(
 async def test_a_dynamic_route_that_matches_the_login_path_stays_guarded(
     aiohttp_client: AiohttpClient,
 ) -> None:
-    app = web.Application()
-    AuthService(
-        CookieTicketPolicy(SECRET, 3600), default=Authenticated(), login_url="/login"
-    ).setup(app)
+    app = guarded_app("/login")
 
     async def page(request: web.Request) -> web.Response:
         return web.Response(text=f"page {request.match_info['name']}")
@@ -410,10 +414,7 @@ async def test_a_static_directory_at_the_login_path_is_not_opened_whole(
     """Only the login page's routes should be opened: files served under the
     login path by a static resource are other pages."""
     (tmp_path / "backup.sql").write_text("secret dump")
-    app = web.Application()
-    AuthService(
-        CookieTicketPolicy(SECRET, 3600), default=Authenticated(), login_url="/login"
-    ).setup(app)
+    app = guarded_app("/login")
     app.router.add_static("/login", tmp_path)
     client = await aiohttp_client(app)
     answer = await client.get("/login/backup.sql")
@@ -431,10 +432,7 @@ async def test_a_login_view_inheriting_a_class_guard_stops_startup(
         async def get(self) -> web.Response:
             return web.Response(text="form")
 
-    app = web.Application()
-    AuthService(
-        CookieTicketPolicy(SECRET, 3600), default=Authenticated(), login_url="/login"
-    ).setup(app)
+    app = guarded_app("/login")
     app.router.add_view("/login", LoginView)
     await refuses_to_start(app)
 
@@ -452,10 +450,7 @@ async def test_a_login_view_with_an_attribute_guard_on_its_base_stops_startup(
         async def post(self) -> web.Response:
             return web.Response(text="posted")
 
-    app = web.Application()
-    AuthService(
-        CookieTicketPolicy(SECRET, 3600), default=Authenticated(), login_url="/login"
-    ).setup(app)
+    app = guarded_app("/login")
     app.router.add_view("/login", LoginView)
     await refuses_to_start(app)
 
@@ -955,10 +950,7 @@ async def test_a_refusal_inside_the_login_handler_is_a_401_not_a_loop(
         await Authenticated()(request)  # "log in again to continue"
         return web.Response(text="form")
 
-    app = web.Application()
-    AuthService(
-        CookieTicketPolicy(SECRET, 3600), default=Authenticated(), login_url="/login"
-    ).setup(app)
+    app = guarded_app("/login")
     app.router.add_get("/login", form)
     client = await aiohttp_client(app)
     for host in ("localhost", "evil.example"):
