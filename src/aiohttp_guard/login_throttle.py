@@ -25,11 +25,11 @@ from limits.aio.storage import Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
 
-from ._compat import request_get, request_key
+from ._compat import request_get
 from .audit import audit
 from .refusals import DefaultErrorHandler, ErrorHandler, refusal
 from .request_context import RequestContext
-from .request_state import STATE
+from .request_state import STATE, RequestState
 
 __all__ = ["LoginThrottle", "account_name", "address_bucket"]
 
@@ -74,16 +74,14 @@ def _digest(name: str) -> str:
 
 
 class _Counted:
-    """The (throttle, account) pairs whose attempt `check` counted during
-    one request, so that `failed` does not count it twice."""
+    """The accounts whose attempt a throttle's `check` counted during one
+    request (the throttle's note on it), so that `failed` does not count
+    them twice."""
 
-    __slots__ = ("keys",)
+    __slots__ = ("accounts",)
 
     def __init__(self) -> None:
-        self.keys: set[tuple[int, str]] = set()
-
-
-_COUNTED: Final = request_key("login_throttle", _Counted)
+        self.accounts: set[str] = set()
 
 
 class LoginThrottle:
@@ -189,8 +187,8 @@ class LoginThrottle:
         counted now if `check` did not count it). Never raises for the
         storage: an outage is logged, and `check` refuses meanwhile."""
         account = _digest(account_name(username))
-        counted = request_get(request, _COUNTED)
-        if counted is not None and (id(self), account) in counted.keys:
+        counted = RequestState.current(request).note(self, _Counted)
+        if counted is not None and account in counted.accounts:
             return
         ids = self._ids(request, account)
         try:
@@ -250,10 +248,7 @@ class LoginThrottle:
             if not await self._limiter.hit(item, key):
                 stats = await self._limiter.get_window_stats(item, key)
                 return limit, max(1, math.ceil(stats.reset_time - time.time()))
-        counted = request_get(request, _COUNTED)
-        if counted is None:
-            counted = request[_COUNTED] = _Counted()
-        counted.keys.add((id(self), account))
+        RequestState.current(request).note_or_new(self, _Counted).accounts.add(account)
         return None
 
     async def _hit_all(self, ids: list[tuple[Limit, RateLimitItem, str]]) -> None:
