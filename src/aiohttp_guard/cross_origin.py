@@ -31,8 +31,9 @@ from typing import Final, TypeVar, cast
 
 import attrs
 from aiohttp import hdrs, web
-from aiohttp.abc import AbstractView
 from multidict import CIMultiDictProxy
+
+from ._views import is_view_class
 
 __all__ = [
     "CrossOriginProtection",
@@ -308,7 +309,7 @@ def is_csrf_exempt(handler: object, method: str) -> bool:
     view's method for `method`."""
     if getattr(handler, _EXEMPT_ATTR, False) is True:
         return True
-    if isinstance(handler, type) and issubclass(handler, AbstractView):
+    if is_view_class(handler):
         own = getattr(handler, method.lower(), None)
         return getattr(own, _EXEMPT_ATTR, False) is True
     if isinstance(handler, functools.partial):
