@@ -15,6 +15,9 @@ from typing import NoReturn, cast
 
 import pytest
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 SECRET = b"0123456789abcdef0123456789abcdef"
@@ -133,3 +136,24 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
     server.start()
     yield server
     server.stop()
+
+
+def connect(url: str, *, retry: bool = True, decode_responses: bool = False) -> Redis:
+    """A client as the docs advise: it retries a command once on a fresh
+    connection, so a restarted Redis costs no 503 on a stale one."""
+    client: Redis = Redis.from_url(  # pyright: ignore[reportUnknownMemberType]
+        url,
+        socket_connect_timeout=0.5,
+        decode_responses=decode_responses,
+        retry=Retry(NoBackoff(), 1 if retry else 0),
+        retry_on_error=[RedisConnectionError] if retry else [],
+    )
+    return client
+
+
+@pytest.fixture
+async def own_redis(redis_server: RedisServer) -> AsyncIterator[Redis]:
+    """A client of the test's own redis-server (default prefix: it is ours)."""
+    client = connect(redis_server.url)
+    yield client
+    await client.aclose()

@@ -43,6 +43,12 @@ def make_app(
         await service.logout_everywhere(user_id, request)
         return web.Response(text="done")
 
+    async def store(request: web.Request) -> web.Response:
+        """Whether revocations are looked up in memory right now."""
+        revocations = service.revocations
+        assert isinstance(revocations, RedisRevocationStore)
+        return web.Response(text="mirrored" if revocations.mirrored else "asking")
+
     async def close_redis(app: web.Application) -> AsyncIterator[None]:
         yield
         await redis.aclose()
@@ -55,6 +61,7 @@ def make_app(
             web.get("/login", login),
             web.get("/whoami", whoami),
             web.post("/everywhere", everywhere),
+            web.get("/store", store),
         ]
     )
     return app

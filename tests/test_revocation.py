@@ -287,7 +287,9 @@ async def test_a_redis_outage_fails_closed_and_recovers(
     client_redis: Redis = Redis.from_url(  # pyright: ignore[reportUnknownMemberType]
         redis_server.url, socket_connect_timeout=0.5
     )
-    store = RedisRevocationStore(client_redis, timeout=0.5)
+    # Asking Redis on every look-up, so the outage shows at the next request
+    # (test_revocation_mirror.py: with the copy, within its max_lag).
+    store = RedisRevocationStore(client_redis, timeout=0.5, mirror=False)
     app = revocation_app(store)
 
     async def public(request: web.Request) -> web.Response:

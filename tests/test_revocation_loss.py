@@ -8,6 +8,10 @@ epoch to now, so every ticket issued before is refused (401, never 200, never
 500) and one line says why. An epoch created at 0 by hand keeps tickets
 converted from aiohttp_auth. Restarts and flushes run on a redis-server of the
 test's own, never on the shared one.
+
+These stores ask Redis on every look-up (`mirror=False`), so a loss is seen by
+the very next request; test_revocation_mirror.py shows the same for the copy
+in memory, within its `max_lag`.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import logging
 import shutil
 import subprocess
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -25,9 +29,6 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from pytest_aiohttp import AiohttpClient
 from redis.asyncio import Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
-from redis.exceptions import ConnectionError as RedisConnectionError
 
 from aiohttp_guard import (
     Authenticated,
@@ -36,11 +37,10 @@ from aiohttp_guard import (
     MemoryRevocationStore,
     RedisRevocationStore,
     RevocationStore,
-    revocation,
 )
 
 from .apps import make_app
-from .conftest import REDIS_URL, SECRET, RedisServer, missing_service
+from .conftest import REDIS_URL, SECRET, RedisServer, connect, missing_service
 from .cookies import set_cookies
 from .test_legacy_tickets import old_ticket
 
@@ -69,27 +69,6 @@ def guarded_app(store: RevocationStore) -> web.Application:
 
     app.add_routes([web.post("/everywhere", everywhere), web.get("/public", public)])
     return app
-
-
-def connect(url: str, *, retry: bool = True, decode_responses: bool = False) -> Redis:
-    """A client as the docs advise: it retries a command once on a fresh
-    connection, so a restarted Redis costs no 503 on a stale one."""
-    client: Redis = Redis.from_url(  # pyright: ignore[reportUnknownMemberType]
-        url,
-        socket_connect_timeout=0.5,
-        decode_responses=decode_responses,
-        retry=Retry(NoBackoff(), 1 if retry else 0),
-        retry_on_error=[RedisConnectionError] if retry else [],
-    )
-    return client
-
-
-@pytest.fixture
-async def own_redis(redis_server: RedisServer) -> AsyncIterator[Redis]:
-    """A client of the test's own redis-server (default prefix: it is ours)."""
-    client = connect(redis_server.url)
-    yield client
-    await client.aclose()
 
 
 async def log_in(client: Client, user: str) -> str:
@@ -160,7 +139,7 @@ async def test_a_loss_refuses_every_earlier_ticket(
     app_redis = connect(redis_server.url)
     try:
         phone = await aiohttp_client(
-            guarded_app(RedisRevocationStore(app_redis, timeout=0.5))
+            guarded_app(RedisRevocationStore(app_redis, timeout=0.5, mirror=False))
         )
         colleague: Client = await aiohttp_client(phone.server)
         alice = await log_in(phone, "alice")
@@ -202,7 +181,7 @@ async def test_a_restart_seen_through_stale_connections_fails_closed(
     app_redis = connect(redis_server.url, retry=False)
     try:
         client = await aiohttp_client(
-            guarded_app(RedisRevocationStore(app_redis, timeout=0.5))
+            guarded_app(RedisRevocationStore(app_redis, timeout=0.5, mirror=False))
         )
         alice = await log_in(client, "alice")
         assert await status(client, alice) == 200
@@ -229,7 +208,9 @@ async def test_a_revocation_that_notices_the_loss_is_kept(
     with no request) records its revocation and starts a new epoch."""
     app_redis = connect(redis_server.url)
     try:
-        client = await aiohttp_client(guarded_app(RedisRevocationStore(app_redis)))
+        client = await aiohttp_client(
+            guarded_app(RedisRevocationStore(app_redis, mirror=False))
+        )
         bob = await log_in(client, "bob")
         await own_redis.flushdb()  # pyright: ignore[reportUnknownMemberType]
         caplog.clear()
@@ -255,7 +236,9 @@ async def test_a_restore_of_an_older_copy_is_noticed(
     fewer revocations than the app saw, so the revoked ticket stays refused."""
     app_redis = connect(redis_server.url)
     try:
-        phone = await aiohttp_client(guarded_app(RedisRevocationStore(app_redis)))
+        phone = await aiohttp_client(
+            guarded_app(RedisRevocationStore(app_redis, mirror=False))
+        )
         laptop: Client = await aiohttp_client(phone.server)
         await log_in(phone, "alice")
         stolen = await log_in(laptop, "alice")
@@ -287,7 +270,7 @@ async def test_a_lost_count_of_revocations_is_a_loss(
 ) -> None:
     """Keys evicted under a maxmemory policy: the count of revocations going
     back is noticed as well as a missing epoch."""
-    store = RedisRevocationStore(redis_client, prefix=redis_prefix)
+    store = RedisRevocationStore(redis_client, prefix=redis_prefix, mirror=False)
     client = await aiohttp_client(guarded_app(store))
     await log_in(client, "alice")
     await client.post("/everywhere")
@@ -309,8 +292,12 @@ async def test_instances_sharing_redis_agree_on_one_epoch(
 ) -> None:
     redis_a, redis_b = connect(redis_server.url), connect(redis_server.url)
     try:
-        first = await aiohttp_client(guarded_app(RedisRevocationStore(redis_a)))
-        second = await aiohttp_client(guarded_app(RedisRevocationStore(redis_b)))
+        first = await aiohttp_client(
+            guarded_app(RedisRevocationStore(redis_a, mirror=False))
+        )
+        second = await aiohttp_client(
+            guarded_app(RedisRevocationStore(redis_b, mirror=False))
+        )
         alice = await log_in(first, "alice")
         bob = await log_in(second, "bob")
         assert await status(second, alice) == 200  # tickets hold on both
@@ -366,8 +353,12 @@ async def test_a_lost_revocation_counted_over_by_another_instance_is_noticed(
     stolen ticket stays refused on every instance."""
     redis_a, redis_b = connect(redis_server.url), connect(redis_server.url)
     try:
-        first = await aiohttp_client(guarded_app(RedisRevocationStore(redis_a)))
-        second = await aiohttp_client(guarded_app(RedisRevocationStore(redis_b)))
+        first = await aiohttp_client(
+            guarded_app(RedisRevocationStore(redis_a, mirror=False))
+        )
+        second = await aiohttp_client(
+            guarded_app(RedisRevocationStore(redis_b, mirror=False))
+        )
         stolen = await log_in(first, "alice")
         assert await status(second, stolen) == 200
         await own_redis.save()  # pyright: ignore[reportUnknownMemberType]
@@ -408,7 +399,9 @@ async def test_a_revocation_right_after_a_loss_notices_it(
     too, and both revocations hold."""
     app_redis = connect(redis_server.url)
     try:
-        client = await aiohttp_client(guarded_app(RedisRevocationStore(app_redis)))
+        client = await aiohttp_client(
+            guarded_app(RedisRevocationStore(app_redis, mirror=False))
+        )
         stolen = await log_in(client, "alice")
         bob = await log_in(client, "bob")
         await own_redis.save()  # pyright: ignore[reportUnknownMemberType]
@@ -441,7 +434,8 @@ async def test_instances_noticing_a_loss_together_agree_on_one_epoch(
     clients = [connect(redis_server.url) for _ in range(4)]
     try:
         first, second, third, started_since = [
-            await aiohttp_client(guarded_app(RedisRevocationStore(c))) for c in clients
+            await aiohttp_client(guarded_app(RedisRevocationStore(c, mirror=False)))
+            for c in clients
         ]
         witnesses = (first, second, third)
         stolen = await log_in(first, "alice")
@@ -494,17 +488,17 @@ async def test_fingerprints_are_checked_as_long_as_they_are_kept(
     """The store keeps the fingerprints of the latest revisions only (65536;
     4 here): a rewritten revision is noticed while its fingerprint is kept,
     however many revocations came after."""
-    monkeypatch.setattr(revocation, "_FINGERPRINTS_KEPT", 4)
+    monkeypatch.setattr("aiohttp_guard._redis_times._FINGERPRINTS_KEPT", 4)
     redis = connect(redis_server.url, decode_responses=decode_responses)
     try:
-        witness = RedisRevocationStore(redis)
+        witness = RedisRevocationStore(redis, mirror=False)
         await witness.open()
         await own_redis.save()  # pyright: ignore[reportUnknownMemberType]
         await witness.revoke("alice", LATER, ttl=60)  # revision 1
         epoch = await witness.not_before("bob")
 
         await restore(redis_server)
-        other = RedisRevocationStore(own_redis)
+        other = RedisRevocationStore(own_redis, mirror=False)
         for number in range(4):  # revisions 1 to 4, the first rewritten
             await other.revoke(f"user {number}", LATER, ttl=60)
         caplog.clear()
@@ -526,8 +520,11 @@ async def test_an_instance_idle_for_longer_than_the_fingerprints_go_on(
     were made than fingerprints are kept cannot check the revision it saw:
     it goes on from the current one (a debug line), never logging everybody
     out for having been idle, and checks from there."""
-    monkeypatch.setattr(revocation, "_FINGERPRINTS_KEPT", 4)
-    idle, busy = RedisRevocationStore(own_redis), RedisRevocationStore(own_redis)
+    monkeypatch.setattr("aiohttp_guard._redis_times._FINGERPRINTS_KEPT", 4)
+    idle, busy = (
+        RedisRevocationStore(own_redis, mirror=False),
+        RedisRevocationStore(own_redis, mirror=False),
+    )
     await busy.revoke("alice", LATER, ttl=60)
     epoch = await idle.not_before("bob")  # it saw revision 1
     for number in range(4):
@@ -544,7 +541,7 @@ async def test_an_instance_idle_for_longer_than_the_fingerprints_go_on(
     await busy.revoke("carol", LATER, ttl=60)
     assert await idle.not_before("bob") == epoch  # it saw revision 6
     await restore(redis_server)
-    await RedisRevocationStore(own_redis).revoke("dave", LATER, ttl=60)
+    await RedisRevocationStore(own_redis, mirror=False).revoke("dave", LATER, ttl=60)
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="aiohttp_guard"):
         assert await idle.not_before("carol") > epoch
@@ -557,7 +554,7 @@ async def test_revocations_counted_by_an_earlier_version_are_no_loss(
 ) -> None:
     """During an upgrade, instances of the earlier version count their
     revocations without fingerprints: nothing is lost, nothing is said."""
-    store = RedisRevocationStore(redis_client, prefix=redis_prefix)
+    store = RedisRevocationStore(redis_client, prefix=redis_prefix, mirror=False)
     await store.revoke("alice", LATER, ttl=60)
     epoch = await store.not_before("bob")
     caplog.clear()
@@ -595,7 +592,9 @@ async def test_an_empty_redis_starts_the_epoch_at_startup(
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="aiohttp_guard"):
         client = await aiohttp_client(
-            guarded_app(RedisRevocationStore(redis_client, prefix=redis_prefix))
+            guarded_app(
+                RedisRevocationStore(redis_client, prefix=redis_prefix, mirror=False)
+            )
         )
     (line,) = store_lines(caplog)
     assert line.levelno == logging.WARNING
@@ -613,7 +612,7 @@ async def test_an_empty_redis_starts_the_epoch_at_startup(
 
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="aiohttp_guard"):
-        another = RedisRevocationStore(redis_client, prefix=redis_prefix)
+        another = RedisRevocationStore(redis_client, prefix=redis_prefix, mirror=False)
         await another.open()  # another instance, or open() again: no change
         await another.open()
     assert not store_lines(caplog)
@@ -629,7 +628,7 @@ async def test_redis_down_at_startup_fails_closed_then_recovers(
     with_data: bool,
 ) -> None:
     if with_data:  # an earlier start left its epoch, saved to disk
-        await RedisRevocationStore(own_redis).open()
+        await RedisRevocationStore(own_redis, mirror=False).open()
         await own_redis.save()  # pyright: ignore[reportUnknownMemberType]
     redis_server.stop()
     app_redis = connect(redis_server.url)
@@ -637,7 +636,7 @@ async def test_redis_down_at_startup_fails_closed_then_recovers(
         caplog.clear()
         with caplog.at_level(logging.WARNING, logger="aiohttp_guard"):
             client = await aiohttp_client(
-                guarded_app(RedisRevocationStore(app_redis, timeout=0.5))
+                guarded_app(RedisRevocationStore(app_redis, timeout=0.5, mirror=False))
             )
             alice = await log_in(client, "alice")  # no store needed to log in
             for _ in range(3):
@@ -727,7 +726,9 @@ async def test_old_cookies_keep_working_if_the_epoch_is_created_at_zero(
     try:
         caplog.clear()
         with caplog.at_level(logging.WARNING, logger="aiohttp_guard"):
-            client = await aiohttp_client(legacy_app(RedisRevocationStore(app_redis)))
+            client = await aiohttp_client(
+                legacy_app(RedisRevocationStore(app_redis, mirror=False))
+            )
         assert bool(store_lines(caplog)) is not epoch_at_zero  # "found no record"
         alice, bob = old_ticket("alice"), old_ticket("bob")
         if not epoch_at_zero:
@@ -764,7 +765,7 @@ async def test_revoke_as_the_first_call_starts_the_epoch(
     later = 4_000_000_000_000
     redis = connect(REDIS_URL, decode_responses=decode_responses)
     try:
-        store = RedisRevocationStore(redis, prefix=redis_prefix)
+        store = RedisRevocationStore(redis, prefix=redis_prefix, mirror=False)
         caplog.clear()
         with caplog.at_level(logging.WARNING, logger="aiohttp_guard"):
             await store.revoke("alice", later, ttl=60)
@@ -791,7 +792,7 @@ async def test_users_keys_keep_their_layout_apart_from_the_stores_own(
     """A user's entry is still `prefix + user id` (entries written by earlier
     versions count), and no user id reaches the store's own keys."""
     later = 4_000_000_000_000
-    store = RedisRevocationStore(redis_client, prefix=redis_prefix)
+    store = RedisRevocationStore(redis_client, prefix=redis_prefix, mirror=False)
     await store.open()
     await redis_client.set(f"{redis_prefix}old entry", str(later))
     assert await store.not_before("old entry") == later

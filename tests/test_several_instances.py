@@ -6,6 +6,7 @@ import asyncio
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from redis.asyncio import Redis
 
 from aiohttp_guard import TicketCodec
 
-from .conftest import REDIS_URL, free_port
+from .conftest import REDIS_URL, RedisServer, connect, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 OLD_KEY = bytes(range(32))
@@ -25,8 +26,8 @@ NEW_KEY = bytes(range(32, 64))
 class Instance:
     """One app process on a loopback port of its own."""
 
-    def __init__(self, prefix: str) -> None:
-        self.prefix = prefix
+    def __init__(self, prefix: str, redis_url: str = REDIS_URL) -> None:
+        self.prefix, self.redis_url = prefix, redis_url
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -40,7 +41,7 @@ class Instance:
             command += ["--secret", secret.hex()]
         if upcoming is not None:
             command += ["--upcoming", upcoming.hex()]
-        command += ["--redis", REDIS_URL, "--prefix", self.prefix]
+        command += ["--redis", self.redis_url, "--prefix", self.prefix]
         self.process = subprocess.Popen(command, cwd=ROOT)  # noqa: S603, ASYNC220 - returns at once
         for _ in range(200):
             if self.process.poll() is not None:
@@ -132,3 +133,129 @@ async def test_key_rotation_across_instances(
             await b.start(NEW_KEY)
             assert await whoami(old, b) == "alice"
             assert await whoami(new, a) == "carol"
+
+
+async def mirrored(session: aiohttp.ClientSession, *some: Instance) -> None:
+    """Returns once every instance looks revocations up in memory."""
+    deadline = time.monotonic() + 10
+    for instance in some:
+        while True:
+            async with session.get(instance.url("/store")) as response:
+                if await response.text() == "mirrored":
+                    break
+            assert time.monotonic() < deadline, "an instance never mirrored Redis"
+            await asyncio.sleep(0.01)
+
+
+async def logged_in(
+    session: aiohttp.ClientSession, instance: Instance, user: str
+) -> str:
+    """Logs `user` in; returns the ticket, to present by hand later."""
+    async with session.get(instance.url("/login"), params={"user": user}) as response:
+        assert response.status == 200
+        return response.cookies["AUTH_TKT"].value
+
+
+async def who(
+    session: aiohttp.ClientSession, instance: Instance, ticket: str
+) -> tuple[int, str]:
+    """What `instance` makes of `ticket`: status and user."""
+    headers = {"Cookie": f"AUTH_TKT={ticket}"}
+    async with session.get(instance.url("/whoami"), headers=headers) as response:
+        return response.status, await response.text()
+
+
+async def refused_within(
+    session: aiohttp.ClientSession, instance: Instance, ticket: str, bound: float
+) -> None:
+    started = time.monotonic()
+    while (answer := await who(session, instance, ticket)) != (200, "None"):
+        assert answer[0] == 200, answer
+        assert time.monotonic() - started <= bound, "the revoked ticket still holds"
+        await asyncio.sleep(0.002)
+
+
+async def test_a_revocation_reaches_the_other_process_within_100_ms(
+    instances: tuple[Instance, Instance],
+) -> None:
+    a, b = instances
+    await asyncio.gather(a.start(OLD_KEY), b.start(OLD_KEY))
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as client:
+        await mirrored(client, a, b)
+        laptop = await logged_in(client, a, "alice")
+        phone = await logged_in(client, a, "alice")
+        assert await who(client, b, laptop) == (200, "alice")
+        headers = {"Cookie": f"AUTH_TKT={phone}"}
+        async with client.post(a.url("/everywhere"), headers=headers) as response:
+            assert response.status == 200
+        await refused_within(client, b, laptop, 0.1)
+        await mirrored(client, b)  # from its copy, not by falling back
+
+
+async def test_a_killed_subscription_and_a_restarted_redis_across_processes(
+    redis_server: RedisServer, redis_prefix: str
+) -> None:
+    """Two processes on a redis-server of the test's own: a revoked ticket is
+    presented all along, while the subscriptions are killed and while Redis
+    restarts empty. It is never accepted after the revocation has had 100 ms,
+    and nothing answers 500."""
+    own = connect(redis_server.url)
+    a, b = (
+        Instance(redis_prefix, redis_server.url),
+        Instance(redis_prefix, redis_server.url),
+    )
+    seen: list[tuple[float, int, str]] = []
+    stop = asyncio.Event()
+
+    async def present(client: aiohttp.ClientSession, ticket: str) -> None:
+        while not stop.is_set():
+            status, text = await who(client, b, ticket)
+            seen.append((time.monotonic(), status, text))
+            await asyncio.sleep(0.002)
+
+    try:
+        await asyncio.gather(a.start(OLD_KEY), b.start(OLD_KEY))
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as client:
+            await mirrored(client, a, b)
+            laptop = await logged_in(client, b, "alice")
+            phone = await logged_in(client, a, "alice")
+            task = asyncio.create_task(present(client, laptop))
+            try:
+                await asyncio.sleep(0.05)
+                await own.client_kill_filter(_type="pubsub")  # pyright: ignore[reportUnknownMemberType]
+                headers = {"Cookie": f"AUTH_TKT={phone}"}
+                async with client.post(
+                    a.url("/everywhere"), headers=headers
+                ) as response:
+                    assert response.status == 200
+                revoked_at = time.monotonic()
+                await asyncio.sleep(0.3)
+                await mirrored(client, a, b)
+                redis_server.stop()  # no persistence: it comes back empty
+                await asyncio.sleep(0.2)
+                redis_server.start()
+                await asyncio.sleep(0.5)
+            finally:
+                stop.set()
+                await task
+            assert {status for _, status, _ in seen} <= {200, 503}  # never a 500
+            late = [
+                at - revoked_at
+                for at, _, text in seen
+                if text == "alice" and at > revoked_at + 0.1
+            ]
+            assert not late
+            assert any(status == 503 for _, status, _ in seen)  # Redis was down
+
+            # Back on a new epoch: logins hold, and revocations travel again.
+            await mirrored(client, a, b)
+            bob = await logged_in(client, a, "bob")
+            assert await who(client, b, bob) == (200, "bob")
+            headers = {"Cookie": f"AUTH_TKT={bob}"}
+            async with client.post(a.url("/everywhere"), headers=headers) as response:
+                assert response.status == 200
+            await refused_within(client, b, bob, 0.1)
+    finally:
+        await a.stop()
+        await b.stop()
+        await own.aclose()

@@ -10,10 +10,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 
 from .audit import audit
 from .identity import Identity
-from .revocation import MemoryRevocationStore, RevocationStore
+from .revocation import (
+    Known,
+    MemoryRevocationStore,
+    RedisRevocationStore,
+    RevocationStore,
+    Unknown,
+)
 
 __all__ = ["RevocationCheck", "revoked_by"]
 
@@ -44,27 +51,29 @@ class RevocationCheck:
     def __init__(self, store: RevocationStore, ttl: float | None) -> None:
         self.store = store
         self.ttl = ttl
-        # Only where the memory store's own look-up is the one asked: a
-        # subclass with a look-up of its own (another source) is always asked.
-        self._memory = (
-            store
-            if isinstance(store, MemoryRevocationStore)
-            and type(store).not_before is MemoryRevocationStore.not_before
-            else None
-        )
+        self._known = _known_not_before(store)
         self.down = False
         self._warned_no_issue_time = False
 
     def __repr__(self) -> str:
         return f"RevocationCheck({self.store!r}, ttl={self.ttl!r})"
 
-    def may_be_revoked(self, user_id: str) -> bool:
-        """False when the store's memory tells, without a look-up, that
-        `user_id` has no not-before time: a memory store without an entry for
-        them (its own look-up would answer None). Most requests then cost no
-        coroutine (benchmarks.inprocess)."""
-        memory = self._memory
-        return memory is None or user_id in memory
+    def known_revoked(self, identity: Identity) -> bool | None:
+        """Whether `identity` was revoked, when the store tells without a
+        look-up (a memory store; a Redis store's copy in memory); None when
+        `revoked` must be awaited. Most requests then cost no coroutine
+        (benchmarks.inprocess)."""
+        known = self._known
+        if known is None:
+            return None
+        not_before = known(identity.user_id)
+        if not_before is Unknown.UNKNOWN:
+            return None
+        if self.down:
+            self._answers_again()
+        if identity.issued_ms is None and not_before is not None:
+            self._warn_no_issue_time()
+        return revoked_by(identity, not_before)
 
     async def revoked(self, identity: Identity) -> bool:
         """Whether `identity` was revoked; raises what the store raised when
@@ -75,17 +84,20 @@ class RevocationCheck:
             self.store_failed(exc)
             raise
         if self.down:
-            self.down = False
-            audit(
-                "store",
-                logging.WARNING,
-                f"aiohttp_guard: revocation store {self.store!r} answers again",
-                store=repr(self.store),
-                state="up",
-            )
+            self._answers_again()
         if identity.issued_ms is None and not_before is not None:
             self._warn_no_issue_time()
         return revoked_by(identity, not_before)
+
+    def _answers_again(self) -> None:
+        self.down = False
+        audit(
+            "store",
+            logging.WARNING,
+            f"aiohttp_guard: revocation store {self.store!r} answers again",
+            store=repr(self.store),
+            state="up",
+        )
 
     def store_failed(self, exc: BaseException, *, at_startup: bool = False) -> None:
         """Record that the store did not answer: logged once per outage."""
@@ -126,3 +138,13 @@ class RevocationCheck:
                 "in your policy's identify()",
                 self.store,
             )
+
+
+def _known_not_before(store: RevocationStore) -> Callable[[str], Known] | None:
+    """The store's answer without a look-up, where its own look-up is the one
+    asked: a subclass with a look-up of its own (another source) is always
+    asked."""
+    for kind in (MemoryRevocationStore, RedisRevocationStore):
+        if isinstance(store, kind) and type(store).not_before is kind.not_before:
+            return store.known_not_before
+    return None

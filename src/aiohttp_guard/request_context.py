@@ -110,13 +110,14 @@ class RequestContext(RequestState):
             authenticator = self.authenticator
             request = self.request
             identity = await authenticator.policy.identify(request)
-            if identity is not None and authenticator.revocation.may_be_revoked(
-                identity.user_id
-            ):
-                try:
-                    revoked = await authenticator.revocation.revoked(identity)
-                except Exception as exc:
-                    raise authenticator.unavailable(request) from exc
+            if identity is not None:
+                check = authenticator.revocation
+                revoked = check.known_revoked(identity)
+                if revoked is None:
+                    try:
+                        revoked = await check.revoked(identity)
+                    except Exception as exc:
+                        raise authenticator.unavailable(request) from exc
                 if revoked:
                     await authenticator.policy.forget(request)
                     audit(
@@ -223,10 +224,13 @@ class RequestContext(RequestState):
         renewal = self.renewal
         if renewal is None or (self._identity_known and self._identity is not renewal):
             return False  # logged out, or in again as someone else
-        try:
-            revoked = await self.authenticator.revocation.revoked(renewal)
-        except Exception:
-            return False
+        check = self.authenticator.revocation
+        revoked = check.known_revoked(renewal)
+        if revoked is None:
+            try:
+                revoked = await check.revoked(renewal)
+            except Exception:
+                return False
         if revoked:
             await self.authenticator.policy.forget(self.request)
             self._identity, self._identity_known = None, True

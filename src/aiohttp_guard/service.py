@@ -132,6 +132,7 @@ class AuthService(Authenticator):
         # a nested service takes the store it will keep for good.
         app.on_startup.insert(0, self._share_revocations)
         app.on_startup.append(self._open_revocations)
+        app.on_cleanup.append(self._close_revocations)
 
     async def _open_revocations(self, app: web.Application) -> None:
         """A store that can be opened (`RedisRevocationStore` starts its epoch
@@ -145,6 +146,13 @@ class AuthService(Authenticator):
             await open_store()
         except Exception as exc:
             self.revocation.store_failed(exc, at_startup=True)
+
+    async def _close_revocations(self, app: web.Application) -> None:
+        """A store that was opened is closed again at cleanup (a
+        `RedisRevocationStore` stops following Redis)."""
+        close_store: Callable[[], Any] | None = getattr(self.revocations, "close", None)
+        if close_store is not None:
+            await close_store()
 
     async def _share_revocations(self, app: web.Application) -> None:
         """A sub-application's service that accepts this service's tickets

@@ -1,6 +1,11 @@
-"""The Lua scripts of `RedisRevocationStore`: each runs at once in Redis, in
-one round trip. They take their keys and every number as arguments, so the
-store's code holds its layout and its sizes."""
+"""The Lua scripts of `RedisTimes`: each runs at once in Redis, in one round
+trip. They take their keys, their channel and every number as arguments, so
+the Python code holds the layout and the sizes.
+
+Every change is published on the map's channel in the same step, so that
+instances that mirror the map learn it without asking: a write as
+`r <revision> <time held> <ms left, -1: for good> <key>`, a new epoch as
+`e <epoch>`."""
 
 from __future__ import annotations
 
@@ -9,13 +14,15 @@ from typing import Final
 __all__ = ["MOVE_EPOCH", "READ", "REVOKE"]
 
 # Compare and set: the epoch becomes ARGV[2] only if it still reads ARGV[1]
-# ("" for missing); the answer says whether it did, and the value now held.
+# ("" for missing), and is then published on channel ARGV[3]; the answer says
+# whether it did, and the value now held.
 MOVE_EPOCH: Final = """
 local current = redis.call('GET', KEYS[1]) or ''
 if current ~= ARGV[1] then
   return {0, current}
 end
 redis.call('SET', KEYS[1], ARGV[2])
+redis.call('PUBLISH', ARGV[3], 'e ' .. ARGV[2])
 return {1, ARGV[2]}
 """
 
@@ -34,10 +41,10 @@ local function fingerprint(ring, revision)
 end
 """
 
-# The store's state and a user's entry, at once. KEYS: the epoch, the count
-# of revisions, the ring of fingerprints, and the user's entry (optional).
-# The answer: the epoch, the count, the fingerprint of revision ARGV[1] and
-# that of the latest revision, the user's entry.
+# The map's state and an entry, at once. KEYS: the epoch, the count of
+# revisions, the ring of fingerprints, and the entry (optional). The answer:
+# the epoch, the count, the fingerprint of revision ARGV[1] and that of the
+# latest revision, the entry.
 READ: Final = (
     _FINGERPRINT_AT
     + """
@@ -56,14 +63,16 @@ return {
 """
 )
 
-# A revocation, at once. KEYS: the user's entry, the epoch, the count of
-# revisions, the ring of fingerprints; ARGV[4]: the not-before time, ARGV[5]:
-# its life in milliseconds ("": for good), ARGV[6]: the new fingerprint.
+# A write, at once. KEYS: the entry, the epoch, the count of revisions, the
+# ring of fingerprints; ARGV[4]: the time, ARGV[5]: its life in milliseconds
+# ("": for good), ARGV[6]: the new fingerprint, ARGV[7]: the channel.
 # - The entry becomes the later of its time and ARGV[4], and lives the longer
 #   of its remaining life and ARGV[5] (an entry without expiry keeps none).
 # - The count goes up to n, and n's slot in the ring holds ARGV[6].
+# - The change is published as revision n, with what the entry now holds.
 # - The answer is what the store held before: the epoch, the count and the
-#   fingerprint of revision ARGV[1]; then n.
+#   fingerprint of revision ARGV[1]; then n, the time the entry now holds and
+#   its milliseconds left (-1: for good).
 REVOKE: Final = (
     _FINGERPRINT_AT
     + """
@@ -87,6 +96,11 @@ local before = redis.call('GET', KEYS[3])
 local kept = fingerprint(KEYS[4], tonumber(ARGV[1]))
 local n = redis.call('INCR', KEYS[3])
 redis.call('SETRANGE', KEYS[4], ((n - 1) % kept_for) * width, ARGV[6])
-return {epoch, before, kept, n}
+local left_now = redis.call('PTTL', KEYS[1])
+redis.call(
+  'PUBLISH', ARGV[7],
+  'r ' .. n .. ' ' .. value .. ' ' .. left_now .. ' ' .. KEYS[1]
+)
+return {epoch, before, kept, n, value, left_now}
 """
 )

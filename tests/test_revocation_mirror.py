@@ -1,0 +1,306 @@
+"""`RedisRevocationStore` answers look-ups from a copy in memory that Redis
+pub/sub keeps current: no round trip per request, a revocation made on
+another instance enforced within `max_lag`, and, whenever the copy may be
+incomplete (a killed subscription, a restart, a flush, a lost message, a
+revocation nobody published), a look-up per request until it is rebuilt.
+
+Every instance here is a real app on a real server with a Redis client of
+its own; outages and losses run on a redis-server of the test's own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncGenerator
+from contextlib import asynccontextmanager
+
+import pytest
+from pytest_aiohttp import AiohttpClient
+from redis.asyncio import Redis
+
+from aiohttp_guard import RedisRevocationStore
+
+from .conftest import RedisServer, connect
+from .test_revocation_loss import (
+    REVISIONS,
+    Client,
+    Loss,
+    evict_epoch,
+    flushall,
+    flushdb,
+    guarded_app,
+    log_in,
+    restart,
+    status,
+)
+
+PREFIX = b"aiohttp_guard:not_before:"
+CHANNEL = PREFIX + b"\xffchanges"
+#: The default bound, in seconds, on how late a revocation is enforced.
+MAX_LAG = 0.1
+
+
+async def commands(redis: Redis) -> int:
+    """How many commands Redis has run, this one's INFO aside."""
+    stats = await redis.info("stats")  # pyright: ignore[reportUnknownMemberType]
+    return int(stats["total_commands_processed"])
+
+
+async def mirrored(store: RedisRevocationStore, within: float = 5.0) -> None:
+    """Returns once `store` answers from memory."""
+    deadline = time.monotonic() + within
+    while not store.mirrored:
+        assert time.monotonic() < deadline, f"{store!r} never mirrored Redis"
+        await asyncio.sleep(0.005)
+
+
+async def refused_within(client: Client, ticket: str, bound: float) -> float:
+    """How long, polling, until `ticket` is refused (401); fails past
+    `bound` seconds or on anything but 200 and 401."""
+    started = time.monotonic()
+    while True:
+        answer = await status(client, ticket)
+        elapsed = time.monotonic() - started
+        if answer == 401:
+            return elapsed
+        assert answer == 200, answer
+        assert elapsed <= bound, f"still accepted after {elapsed:.3f} s"
+        await asyncio.sleep(0.002)
+
+
+@asynccontextmanager
+async def instances(
+    aiohttp_client: AiohttpClient,
+    url: str,
+    count: int = 2,
+    *,
+    mirror: bool = True,
+    max_lag: float = MAX_LAG,
+) -> AsyncGenerator[list[tuple[Client, RedisRevocationStore]]]:
+    """`count` instances of one app, each with its own Redis client and
+    store, sharing only Redis."""
+    clients = [connect(url) for _ in range(count)]
+    try:
+        made: list[tuple[Client, RedisRevocationStore]] = []
+        for redis in clients:
+            store = RedisRevocationStore(
+                redis, timeout=0.5, mirror=mirror, max_lag=max_lag
+            )
+            made.append((await aiohttp_client(guarded_app(store)), store))
+        yield made
+    finally:
+        for redis in clients:
+            await redis.aclose()
+
+
+async def test_a_guarded_request_costs_no_round_trip(
+    aiohttp_client: AiohttpClient, redis_server: RedisServer, own_redis: Redis
+) -> None:
+    # A long max_lag: its checks (two commands each) come every 2.5 s.
+    async with instances(aiohttp_client, redis_server.url, 1, max_lag=10) as made:
+        ((client, store),) = made
+        alice = await log_in(client, "alice")
+        await store.revoke("mallory", int(time.time() * 1000), 60)  # never empty
+        await mirrored(store)
+        before = await commands(own_redis)
+        for _ in range(200):
+            assert await status(client, alice) == 200
+        assert await commands(own_redis) - before <= 5  # 200 without the copy
+
+
+async def test_without_the_copy_every_request_asks_redis(
+    aiohttp_client: AiohttpClient, redis_server: RedisServer, own_redis: Redis
+) -> None:
+    async with instances(aiohttp_client, redis_server.url, 1, mirror=False) as made:
+        ((client, store),) = made
+        alice = await log_in(client, "alice")
+        assert not store.mirrored
+        before = await commands(own_redis)
+        for _ in range(50):
+            assert await status(client, alice) == 200
+        assert await commands(own_redis) - before >= 50
+
+
+async def test_a_revocation_reaches_another_instance_within_max_lag(
+    aiohttp_client: AiohttpClient, redis_server: RedisServer
+) -> None:
+    async with instances(aiohttp_client, redis_server.url) as made:
+        (phone, first), (laptop, second) = made
+        await mirrored(first)
+        await mirrored(second)
+        on_laptop = await log_in(laptop, "alice")
+        await log_in(phone, "alice")
+        assert (await phone.post("/everywhere")).status == 200
+        await refused_within(laptop, on_laptop, MAX_LAG)
+        assert second.mirrored  # answered from memory, not by falling back
+        # A new login after it stands on both.
+        again = await log_in(phone, "alice")
+        assert await status(laptop, again) == 200
+
+
+async def test_the_revoking_instance_enforces_at_once(
+    aiohttp_client: AiohttpClient, redis_server: RedisServer
+) -> None:
+    async with instances(aiohttp_client, redis_server.url, 1, max_lag=10) as made:
+        ((client, store),) = made
+        await mirrored(store)
+        alice = await log_in(client, "alice")
+        assert (
+            await client.post("/everywhere", cookies={"AUTH_TKT": alice})
+        ).status == 200
+        assert await status(client, alice) == 401
+
+
+async def hammer(
+    client: Client, ticket: str, seen: list[tuple[float, int]], stop: asyncio.Event
+) -> None:
+    """Presents `ticket` again and again, noting when and what came back."""
+    while not stop.is_set():
+        seen.append((time.monotonic(), await status(client, ticket)))
+        await asyncio.sleep(0.001)
+
+
+def accepted_after(seen: list[tuple[float, int]], moment: float) -> list[float]:
+    return [at - moment for at, answer in seen if answer == 200 and at > moment]
+
+
+async def test_a_killed_subscription_never_lets_a_revoked_ticket_through(
+    aiohttp_client: AiohttpClient, redis_server: RedisServer, own_redis: Redis
+) -> None:
+    async with instances(aiohttp_client, redis_server.url) as made:
+        (phone, _), (laptop, second) = made
+        await mirrored(second)
+        on_laptop = await log_in(laptop, "alice")
+        await log_in(phone, "alice")
+        seen: list[tuple[float, int]] = []
+        stop = asyncio.Event()
+        task = asyncio.create_task(hammer(laptop, on_laptop, seen, stop))
+        try:
+            await asyncio.sleep(0.05)
+            await own_redis.client_kill_filter(_type="pubsub")  # pyright: ignore[reportUnknownMemberType]
+            assert (await phone.post("/everywhere")).status == 200
+            revoked_at = time.monotonic()
+            await asyncio.sleep(0.3)
+        finally:
+            stop.set()
+            await task
+        assert {answer for _, answer in seen} <= {200, 401}  # never a 500
+        assert not accepted_after(seen, revoked_at + MAX_LAG)
+        await mirrored(second)  # back on its copy
+        again = await log_in(phone, "bob")
+        assert (
+            await phone.post("/everywhere", cookies={"AUTH_TKT": again})
+        ).status == 200
+        await refused_within(laptop, again, MAX_LAG)
+
+
+@pytest.mark.parametrize("lose", [restart, flushdb, flushall, evict_epoch])
+async def test_a_loss_is_enforced_within_max_lag(
+    aiohttp_client: AiohttpClient,
+    redis_server: RedisServer,
+    own_redis: Redis,
+    lose: Loss,
+) -> None:
+    """Redis forgets everything: the copy is rebuilt on a new epoch, so every
+    earlier ticket is refused (401, 503 while Redis is down, never 500), and
+    a revoked one is never accepted meanwhile."""
+    async with instances(aiohttp_client, redis_server.url) as made:
+        (phone, _), (laptop, second) = made
+        await mirrored(second)
+        bob = await log_in(laptop, "bob")
+        mallory = await log_in(laptop, "mallory")
+        mallory_phone = await log_in(phone, "mallory")
+        assert (
+            await phone.post("/everywhere", cookies={"AUTH_TKT": mallory_phone})
+        ).status == 200
+        await refused_within(laptop, mallory, MAX_LAG)
+        seen: list[tuple[float, int]] = []
+        stop = asyncio.Event()
+        task = asyncio.create_task(hammer(laptop, mallory, seen, stop))
+        try:
+            await lose(redis_server, own_redis)
+            lost_at = time.monotonic()
+            await asyncio.sleep(0.05)
+        finally:
+            stop.set()
+            await task
+        assert {answer for _, answer in seen} <= {401, 503}  # revoked: never 200
+        deadline = time.monotonic() + 5
+        while (answer := await status(laptop, bob)) != 401:
+            assert answer in {200, 503}
+            assert answer == 503 or time.monotonic() - lost_at <= MAX_LAG + 0.05
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.005)
+        await mirrored(second)
+        fresh = await log_in(laptop, "bob")
+        assert await status(laptop, fresh) == 200
+
+
+async def test_a_revocation_nobody_published_is_found(
+    aiohttp_client: AiohttpClient, redis_server: RedisServer, own_redis: Redis
+) -> None:
+    """As an instance of an earlier version writes one (no message): the
+    count the copy checks shows it, and the copy is rebuilt."""
+    async with instances(aiohttp_client, redis_server.url, 1) as made:
+        ((client, store),) = made
+        await mirrored(store)
+        alice = await log_in(client, "alice")
+        later = int(time.time() * 1000) + 1
+        await own_redis.set(PREFIX + b"alice", later, px=60_000)
+        await own_redis.incr(PREFIX + REVISIONS)
+        await refused_within(client, alice, MAX_LAG + 0.2)
+        await mirrored(store)
+
+
+@pytest.mark.parametrize(
+    "junk",
+    [b"nonsense", b"r 999999 1 1 " + PREFIX + b"x", b"r 1 2 3 other:key", b"e x"],
+    ids=["unreadable", "skips-revisions", "another-key", "bad-epoch"],
+)
+async def test_junk_on_the_channel_is_a_doubt_not_a_crash(
+    aiohttp_client: AiohttpClient,
+    redis_server: RedisServer,
+    own_redis: Redis,
+    junk: bytes,
+) -> None:
+    async with instances(aiohttp_client, redis_server.url) as made:
+        (phone, _), (laptop, second) = made
+        await mirrored(second)
+        alice = await log_in(laptop, "alice")
+        await own_redis.publish(CHANNEL, junk)  # pyright: ignore[reportUnknownMemberType]
+        for _ in range(20):
+            assert await status(laptop, alice) == 200
+            await asyncio.sleep(0.005)
+        await mirrored(second)
+        # It still follows: a revocation made afterwards reaches it.
+        await log_in(phone, "alice")
+        assert (await phone.post("/everywhere")).status == 200
+        await refused_within(laptop, alice, MAX_LAG)
+
+
+async def test_the_copy_stops_with_the_app(
+    aiohttp_client: AiohttpClient, redis_server: RedisServer, own_redis: Redis
+) -> None:
+    async def subscribers() -> int:
+        counts = await own_redis.pubsub_numsub(CHANNEL)  # pyright: ignore[reportUnknownMemberType]
+        return int(counts[0][1])
+
+    redis = connect(redis_server.url)
+    try:
+        store = RedisRevocationStore(redis)
+        client = await aiohttp_client(guarded_app(store))
+        await mirrored(store)
+        assert await subscribers() == 1
+        await client.close()
+        assert not store.mirrored
+        assert await subscribers() == 0
+    finally:
+        await redis.aclose()
+
+
+@pytest.mark.parametrize("max_lag", [0, -1.0])
+def test_max_lag_must_be_positive(max_lag: float) -> None:
+    redis: Redis = Redis()
+    with pytest.raises(ValueError, match="max_lag"):
+        RedisRevocationStore(redis, max_lag=max_lag)
