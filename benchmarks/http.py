@@ -82,8 +82,11 @@ async def start(contender: str) -> tuple[subprocess.Popen[bytes], str]:
     )  # fmt: skip
     if await wait_for_port(port):
         return process, f"http://127.0.0.1:{port}"
+    status = process.poll()
     process.kill()
-    raise RuntimeError(f"{contender} did not start")
+    process.wait()
+    exited = "" if status is None else f" (it exited with status {status}: see above)"
+    raise RuntimeError(f"{contender} did not start{exited}")
 
 
 def signed_ticket(user_id: str) -> str:
