@@ -7,7 +7,9 @@ wrk, side by side in one run.
 The server is pinned to CPU 0 and wrk to CPU 1; contenders run in alternating
 order over the rounds. Every response's status is counted (a Lua script) and a
 run with any unexpected status is reported invalid, never as a number.
-Installs Debian's wrk when it is missing.
+Installs Debian's wrk when it is missing. The Redis store's contender needs
+the Redis at REDIS_URL (default redis://127.0.0.1:6379/0): without it the run
+stops at once, saying so.
 """
 
 from __future__ import annotations
@@ -30,7 +32,14 @@ import aiohttp
 from aiohttp_guard import TicketCodec
 
 from ._ports import free_port, wait_for_port
-from .http_apps import CONTENDERS, SECRET, UNSAFE_METHOD_CONTENDERS
+from .http_apps import (
+    CONTENDERS,
+    REDIS_CONTENDERS,
+    REDIS_URL,
+    SECRET,
+    UNSAFE_METHOD_CONTENDERS,
+    redis_problem,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 BARE = "bare aiohttp"
@@ -73,6 +82,16 @@ def ensure_wrk() -> str:
     return wrk
 
 
+async def check_services(contenders: list[str]) -> None:
+    """Raise, saying why, when a service one of `contenders` needs does not
+    answer: such a contender is never skipped, nor measured failing."""
+    needing = [name for name in contenders if name in REDIS_CONTENDERS]
+    if needing:
+        problem = await redis_problem(REDIS_URL)
+        if problem is not None:
+            raise RuntimeError(f"{', '.join(needing)}: {problem}")
+
+
 async def start(contender: str) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     process = subprocess.Popen(  # noqa: ASYNC220, S603 - returns at once
@@ -82,8 +101,11 @@ async def start(contender: str) -> tuple[subprocess.Popen[bytes], str]:
     )  # fmt: skip
     if await wait_for_port(port):
         return process, f"http://127.0.0.1:{port}"
+    status = process.poll()
     process.kill()
-    raise RuntimeError(f"{contender} did not start")
+    process.wait()
+    exited = "" if status is None else f" (it exited with status {status}: see above)"
+    raise RuntimeError(f"{contender} did not start{exited}")
 
 
 def signed_ticket(user_id: str) -> str:
@@ -198,16 +220,17 @@ class Results:
 async def benchmark(
     rounds: int, seconds: int, connections: int, only: list[str] | None = None
 ) -> Results:
-    wrk = ensure_wrk()
-    scripts = {method: status_script(method) for method in ("GET", "POST")}
-    rates: dict[tuple[str, str], list[float]] = defaultdict(list)
-    p99s: dict[tuple[str, str], list[float]] = defaultdict(list)
-    invalid: dict[tuple[str, str], str] = {}
     order = [
         name
         for name in CONTENDERS
         if name in REFERENCES or not only or any(part in name for part in only)
     ]
+    await check_services(order)
+    wrk = ensure_wrk()
+    scripts = {method: status_script(method) for method in ("GET", "POST")}
+    rates: dict[tuple[str, str], list[float]] = defaultdict(list)
+    p99s: dict[tuple[str, str], list[float]] = defaultdict(list)
+    invalid: dict[tuple[str, str], str] = {}
     for round_number in range(rounds):
         for contender in order if round_number % 2 == 0 else order[::-1]:
             process, base = await start(contender)

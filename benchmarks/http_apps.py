@@ -4,15 +4,21 @@ three-entry ACL (the aiohttp_auth documentation's). Users: `alice` may edit,
 `bob` may not.
 
     python -m benchmarks.http_apps CONTENDER --port P
+
+The contenders of `REDIS_CONTENDERS` keep revocations in the Redis at the
+`REDIS_URL` environment variable (default redis://127.0.0.1:6379/0), as the
+tests and CI do, and fail to start when it does not answer.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import time
+import uuid
 import warnings
-from collections.abc import Hashable, Iterable
+from collections.abc import AsyncIterator, Hashable, Iterable
 from typing import Any
 
 from aiohttp import web
@@ -31,6 +37,8 @@ from aiohttp_security import remember as security_remember
 from aiohttp_security.abc import AbstractAuthorizationPolicy
 from aiohttp_session import session_middleware
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from ticket_auth import TicketFactory
 
 from aiohttp_guard import (
@@ -39,6 +47,7 @@ from aiohttp_guard import (
     BearerTicketPolicy,
     CookieTicketPolicy,
     Public,
+    RedisRevocationStore,
     Requires,
     SessionTicketPolicy,
     remember,
@@ -54,6 +63,10 @@ ENTRIES = [
     (Permission.Allow, "edit_group", ("view", "view_extra", "edit")),
 ]
 CONTEXT: ACL[str] = ACL(ENTRIES)
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+#: Revoked when a Redis store's app starts, so that the store is never empty;
+#: never a user the benchmark logs in.
+REVOKED_USER = "mallory"
 
 
 async def ok(request: web.Request) -> web.Response:
@@ -85,7 +98,62 @@ def with_empty_middleware() -> web.Application:
     return app
 
 
-def guard(kind: str, *, csrf: bool = True) -> web.Application:
+async def redis_problem(url: str) -> str | None:
+    """Why the Redis at `url` cannot be used (one line), or None if it answers."""
+    try:
+        client: Redis = Redis.from_url(url, socket_connect_timeout=2)  # pyright: ignore[reportUnknownMemberType]
+    except ValueError as exc:
+        return f"{url} is not a Redis URL ({exc}): set REDIS_URL"
+    try:
+        await client.ping()  # pyright: ignore[reportUnknownMemberType]
+    except (RedisError, OSError) as exc:
+        reason = str(exc) or type(exc).__name__
+        return f"no Redis answers at {url} ({reason}): start it, or set REDIS_URL"
+    finally:
+        await client.aclose()
+    return None
+
+
+def redis_revocations(
+    app: web.Application, url: str, prefix: str | None = None
+) -> RedisRevocationStore:
+    """A revocation store in the Redis at `url`, under `prefix` (default: a
+    new one of this app's own). `app` fails to start when that Redis does not
+    answer; at cleanup it deletes the prefix's keys and closes the client,
+    whose connections Redis lists by the name `prefix` ends with ":client"."""
+    prefix = prefix or f"aiohttp_guard-benchmark:{uuid.uuid4().hex}:"
+    client: Redis = Redis.from_url(url, client_name=f"{prefix}client")  # pyright: ignore[reportUnknownMemberType]
+
+    async def lifetime(app: web.Application) -> AsyncIterator[None]:
+        problem = await redis_problem(url)
+        if problem is not None:
+            await client.aclose()
+            raise RuntimeError(f"the Redis store's benchmark app: {problem}")
+        yield
+        try:
+            found: AsyncIterator[bytes] = client.scan_iter(match=prefix + "*")  # pyright: ignore[reportUnknownMemberType]
+            keys = [key async for key in found]
+            if keys:
+                await client.delete(*keys)
+        finally:
+            await client.aclose()
+
+    # aiohttp starts the cleanup contexts at the head of on_startup: before
+    # the service opens the store.
+    app.cleanup_ctx.append(lifetime)
+    return RedisRevocationStore(client, prefix=prefix)
+
+
+def guard(
+    kind: str,
+    *,
+    csrf: bool = True,
+    redis_url: str | None = None,
+    redis_prefix: str | None = None,
+) -> web.Application:
+    """aiohttp_guard's app; with `redis_url`, revocations are kept in that
+    Redis (under `redis_prefix`) and one user other than the benchmark's is
+    revoked at startup."""
     app = web.Application()
     if kind == "session":
         app.middlewares.append(session_middleware(EncryptedCookieStorage(SESSION_KEY)))
@@ -94,10 +162,20 @@ def guard(kind: str, *, csrf: bool = True) -> web.Application:
         policy = BearerTicketPolicy(SECRET, 3600)
     else:
         policy = CookieTicketPolicy(SECRET, 3600)
+    revocations = (
+        None if redis_url is None else redis_revocations(app, redis_url, redis_prefix)
+    )
     if csrf:
-        AuthService(policy, groups=groups).setup(app)
+        service = AuthService(policy, groups=groups, revocations=revocations)
     else:
-        AuthService(policy, groups=groups, csrf=None).setup(app)
+        service = AuthService(policy, groups=groups, revocations=revocations, csrf=None)
+    service.setup(app)
+    if revocations is not None:
+
+        async def revoke(app: web.Application) -> None:
+            await service.logout_everywhere(REVOKED_USER)
+
+        app.on_startup.append(revoke)
 
     @Public()
     async def login(request: web.Request) -> web.Response:
@@ -194,6 +272,7 @@ CONTENDERS = {
     "aiohttp + an empty middleware": with_empty_middleware,
     "aiohttp_guard cookie": lambda: guard("cookie"),
     "aiohttp_guard cookie, csrf off": lambda: guard("cookie", csrf=False),
+    "aiohttp_guard cookie, Redis store": lambda: guard("cookie", redis_url=REDIS_URL),
     "aiohttp_guard session (EncryptedCookieStorage)": lambda: guard("session"),
     "aiohttp_guard bearer": lambda: guard("bearer"),
     "aiohttp-security cookie (unsigned)": lambda: security("cookie"),
@@ -205,6 +284,8 @@ CONTENDERS = {
 #: The contenders also loaded with a same-origin POST: cross-origin
 #: protection on (the default) and off.
 UNSAFE_METHOD_CONTENDERS = ("aiohttp_guard cookie", "aiohttp_guard cookie, csrf off")
+#: The contenders that need the Redis at REDIS_URL.
+REDIS_CONTENDERS = ("aiohttp_guard cookie, Redis store",)
 
 
 def main() -> None:

@@ -160,6 +160,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--top", type=int, default=15, help="rows per table")
     args = parser.parse_args()
+    asyncio.run(http.check_services([args.contender]))
     bare = asyncio.run(profile(http.BARE, "valid", args.seconds))
     guard = asyncio.run(profile(args.contender, args.scenario, args.seconds))
     print(f"## Profile: {args.contender}, {args.scenario}, against bare aiohttp")
