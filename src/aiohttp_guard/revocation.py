@@ -25,7 +25,13 @@ from ._times_mirror import TimesMirror
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
-__all__ = ["MemoryRevocationStore", "RedisRevocationStore", "RevocationStore"]
+__all__ = [
+    "Known",
+    "MemoryRevocationStore",
+    "RedisRevocationStore",
+    "RevocationStore",
+    "Unknown",
+]
 
 DEFAULT_PREFIX: Final = "aiohttp_guard:not_before:"
 
@@ -47,7 +53,8 @@ class RevocationStore(Protocol):
     be reached: the service then refuses identified requests (503).
 
     A store may also have an `async open()` method (not part of the protocol):
-    the service calls it at app startup, logging a failure and going on.
+    the service calls it at app startup, logging a failure and going on; and
+    an `async close()`, which the service calls at app cleanup.
     """
 
     async def not_before(self, user_id: str) -> int | None:
