@@ -17,6 +17,7 @@ import sys
 from . import http, inprocess, micro
 
 GUARD = "aiohttp_guard cookie"
+GUARD_REDIS = "aiohttp_guard cookie, Redis store"
 DENY_SCENARIOS = ("no credential", "tampered", "forbidden")
 
 
@@ -37,6 +38,15 @@ def targets(
             f"{results.ratio(http.EMPTY_MIDDLEWARE, 'valid'):.2f}x, bare aiohttp "
             f"sent the cookie {results.ratio(http.BARE_WITH_COOKIE, 'valid'):.2f}x)",
             _verdict(valid >= 0.85),
+        )
+    )
+    shared = results.ratio(GUARD_REDIS, "valid") / valid
+    rows.append(
+        (
+            "HTTP, valid cookie ticket with RedisRevocationStore: >= 0.90x the "
+            "in-memory store's",
+            f"{shared:.2f}x ({results.ratio(GUARD_REDIS, 'valid'):.2f}x bare)",
+            _verdict(shared >= 0.90),
         )
     )
     deny = [results.ratio(GUARD, s) for s in DENY_SCENARIOS]
