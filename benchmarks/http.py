@@ -7,6 +7,9 @@ wrk, side by side in one run.
 The server is pinned to CPU 0 and wrk to CPU 1; contenders run in alternating
 order over the rounds. Every response's status is counted (a Lua script) and a
 run with any unexpected status is reported invalid, never as a number.
+"valid, N users" cycles through N distinct valid tickets, every request a
+different user (a wrk script reads them from a file); bare aiohttp is sent
+the same file in the same round, and that is what it is compared with.
 Installs Debian's wrk when it is missing. The Redis store's contender needs
 the Redis at REDIS_URL (default redis://127.0.0.1:6379/0): without it the run
 stops at once, saying so.
@@ -34,6 +37,7 @@ from aiohttp_guard import TicketCodec
 from ._ports import free_port, wait_for_port
 from .http_apps import (
     CONTENDERS,
+    EDITOR_PREFIX,
     REDIS_CONTENDERS,
     REDIS_URL,
     SECRET,
@@ -63,13 +67,52 @@ end
 """
 
 
+#: How many distinct users the many-users scenario cycles through.
+MANY_USERS = 100_000
+#: ...and in smoke runs, which check statuses only.
+SMOKE_USERS = 1000
+#: The contenders that run it: the app, and bare aiohttp sent the same.
+MANY_USERS_CONTENDERS = ("aiohttp_guard cookie", BARE_WITH_COOKIE)
+
+CYCLING_SCRIPT = """
+local cookies = {}
+for line in io.lines("%s") do cookies[#cookies + 1] = line end
+local next_one = 0
+function request()
+  next_one = next_one %% #cookies + 1
+  return wrk.format(nil, nil, {["Cookie"] = cookies[next_one]})
+end
+"""
+
+
 class Scenario(NamedTuple):
-    """One load of a contender: what is sent, and the only status expected."""
+    """One load of a contender: what is sent, and the only status expected;
+    `cookies`, a file of Cookie headers sent in turn, one per request."""
 
     name: str
     headers: dict[str, str]
     expected: int
     method: str = "GET"
+    cookies: Path | None = None
+
+
+def many_users_scenario(users: int) -> Scenario:
+    """Every request a different user: `users` distinct tickets, fresh (they
+    expire), written to a file once per process."""
+    path = _MANY_USERS_FILES.get(users)
+    if path is None:
+        path = Path(tempfile.mkdtemp()) / f"{users}-users.txt"
+        path.write_text(
+            "".join(
+                f"AUTH_TKT={signed_ticket(f'{EDITOR_PREFIX}{n}')}\n"
+                for n in range(users)
+            )
+        )
+        _MANY_USERS_FILES[users] = path
+    return Scenario(f"valid, {users} users", {}, 200, cookies=path)
+
+
+_MANY_USERS_FILES: dict[int, Path] = {}
 
 
 def ensure_wrk() -> str:
@@ -115,11 +158,13 @@ def signed_ticket(user_id: str) -> str:
     return codec.encode(codec.issue(user_id, 3600))
 
 
-def status_script(method: str = "GET") -> Path:
-    """The wrk script that sends `method` requests and counts every
+def status_script(method: str = "GET", cookies: Path | None = None) -> Path:
+    """The wrk script that sends `method` requests (with each of the Cookie
+    headers in the file `cookies` in turn, if given) and counts every
     response's status, in a new file."""
     script = Path(tempfile.mkdtemp()) / "statuses.lua"
-    script.write_text(f'wrk.method = "{method}"\n{STATUS_SCRIPT}')
+    cycling = "" if cookies is None else CYCLING_SCRIPT % cookies
+    script.write_text(f'wrk.method = "{method}"\n{cycling}{STATUS_SCRIPT}')
     return script
 
 
@@ -127,11 +172,12 @@ def _tamper(value: str) -> str:
     return value[:-4] + ("AAAA" if not value.endswith("AAAA") else "BBBB")
 
 
-async def credentials(contender: str, base: str) -> list[Scenario]:
+async def credentials(contender: str, base: str, many_users: int) -> list[Scenario]:
     """The scenarios of a contender, with credentials its login gave."""
     if contender == BARE_WITH_COOKIE:  # what the credential's bytes cost alone
         return [
-            Scenario("valid", {"Cookie": f"AUTH_TKT={signed_ticket('alice')}"}, 200)
+            Scenario("valid", {"Cookie": f"AUTH_TKT={signed_ticket('alice')}"}, 200),
+            many_users_scenario(many_users),
         ]
     if contender in REFERENCES:
         return [Scenario("valid", {}, 200)]
@@ -167,6 +213,8 @@ async def credentials(contender: str, base: str) -> list[Scenario]:
         scenarios.append(
             Scenario("valid POST", {**headers["alice"], **same_origin}, 200, "POST")
         )
+    if contender in MANY_USERS_CONTENDERS:
+        scenarios.append(many_users_scenario(many_users))
     return scenarios
 
 
@@ -218,7 +266,11 @@ class Results:
 
 
 async def benchmark(
-    rounds: int, seconds: int, connections: int, only: list[str] | None = None
+    rounds: int,
+    seconds: int,
+    connections: int,
+    only: list[str] | None = None,
+    many_users: int = MANY_USERS,
 ) -> Results:
     order = [
         name
@@ -228,6 +280,7 @@ async def benchmark(
     await check_services(order)
     wrk = ensure_wrk()
     scripts = {method: status_script(method) for method in ("GET", "POST")}
+    cycling: dict[Path, Path] = {}
     rates: dict[tuple[str, str], list[float]] = defaultdict(list)
     p99s: dict[tuple[str, str], list[float]] = defaultdict(list)
     invalid: dict[tuple[str, str], str] = {}
@@ -235,12 +288,18 @@ async def benchmark(
         for contender in order if round_number % 2 == 0 else order[::-1]:
             process, base = await start(contender)
             try:
-                for scenario, headers, expected, method in await credentials(
-                    contender, base
+                for scenario, headers, expected, method, cookies in await credentials(
+                    contender, base, many_users
                 ):
+                    if cookies is None:
+                        script = scripts[method]
+                    else:
+                        script = cycling.setdefault(
+                            cookies, status_script(method, cookies)
+                        )
                     rate, p99, statuses = wrk_run(
                         wrk,
-                        str(scripts[method]),
+                        str(script),
                         f"{base}/protected",
                         headers,
                         seconds=seconds,
@@ -297,6 +356,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument(
+        "--users",
+        type=int,
+        default=MANY_USERS,
+        help="distinct users of the many-users scenario",
+    )
+    parser.add_argument(
         "--only",
         action="append",
         metavar="TEXT",
@@ -304,7 +369,10 @@ def main() -> None:
     )
     args = parser.parse_args()
     rounds, seconds = (1, 1) if args.smoke else (args.rounds, args.seconds)
-    results = asyncio.run(benchmark(rounds, seconds, args.connections, args.only))
+    users = SMOKE_USERS if args.smoke else args.users
+    results = asyncio.run(
+        benchmark(rounds, seconds, args.connections, args.only, users)
+    )
     sys.exit(1 if results.invalid else 0)
 
 

@@ -86,10 +86,11 @@ async def profile(contender: str, scenario: str, seconds: int) -> Profile:
     wrk = http.ensure_wrk()
     process, base = await http.start(contender)
     try:
-        offered = await http.credentials(contender, base)
+        offered = await http.credentials(contender, base, http.MANY_USERS)
         scenarios = {offer.name: offer for offer in offered}
-        headers, expected, method = scenarios[scenario][1:]
-        script = http.status_script(method)
+        chosen = scenarios[scenario]
+        headers, expected, method = chosen.headers, chosen.expected, chosen.method
+        script = http.status_script(method, chosen.cookies)
         stacks = script.with_name("stacks.txt")
         sampler = subprocess.Popen(  # noqa: ASYNC220, S603 - runs beside wrk
             ["taskset", "-c", "1", py_spy(), "record", "--idle", "--nonblocking",  # noqa: S607
