@@ -36,7 +36,7 @@ from .test_revocation_loss import (
 )
 
 PREFIX = b"aiohttp_guard:not_before:"
-CHANNEL = PREFIX + b"\xffchanges"
+CHANNEL = PREFIX + b"changes"
 #: The default bound, in seconds, on how late a revocation is enforced.
 MAX_LAG = 0.1
 
@@ -297,6 +297,39 @@ async def test_the_copy_stops_with_the_app(
         assert await subscribers() == 0
     finally:
         await redis.aclose()
+
+
+@pytest.mark.parametrize(
+    ("protocol", "decode_responses"),
+    [(3, True), (2, True), (2, False)],
+    ids=["resp3-decoding", "resp2-decoding", "resp2"],
+)
+async def test_every_kind_of_client_mirrors(
+    aiohttp_client: AiohttpClient,
+    redis_server: RedisServer,
+    protocol: int,
+    decode_responses: bool,
+) -> None:
+    """Either protocol, decoding responses or not (the other tests: RESP3,
+    bytes)."""
+    decoding: Redis = Redis.from_url(  # pyright: ignore[reportUnknownMemberType]
+        redis_server.url, protocol=protocol, decode_responses=decode_responses
+    )
+    plain = connect(redis_server.url)
+    try:
+        first = RedisRevocationStore(decoding)
+        second = RedisRevocationStore(plain)
+        laptop = await aiohttp_client(guarded_app(first))
+        phone = await aiohttp_client(guarded_app(second))
+        await mirrored(first)
+        alice = await log_in(laptop, "alice")
+        await log_in(phone, "alice")
+        assert (await phone.post("/everywhere")).status == 200
+        await refused_within(laptop, alice, MAX_LAG)
+        assert first.mirrored
+    finally:
+        await decoding.aclose()
+        await plain.aclose()
 
 
 @pytest.mark.parametrize("max_lag", [0, -1.0])

@@ -69,8 +69,9 @@ class RedisTimes:
 
     Args:
         redis_client: A `redis.asyncio.Redis`.
-        prefix: Entries' keys are `prefix + name`; the map's own keys and its
-            channel share the prefix, with suffixes no name produces.
+        prefix: Entries' keys are `prefix + name`; the map's own keys share
+            the prefix, with suffixes no name produces, and so does its
+            channel, `prefix + "changes"`.
         label: How log lines name the map (the owner's repr).
     """
 
@@ -323,7 +324,9 @@ _Latest: TypeAlias = tuple[int, bytes | None]
 _EPOCH_SUFFIX: Final = b"\xffepoch"
 _REVISIONS_SUFFIX: Final = b"\xffrevisions"
 _FINGERPRINTS_SUFFIX: Final = b"\xfffingerprints"
-_CHANNEL_SUFFIX: Final = b"\xffchanges"
+# Channels are not keys, so this one needs no such suffix; and as valid UTF-8
+# it stays readable by clients that decode responses.
+_CHANNEL_SUFFIX: Final = b"changes"
 
 #: How many of the latest revisions keep their fingerprint: each takes
 #: `_FP_WIDTH` bytes of one Redis string, a ring of 1 MiB at most.

@@ -194,7 +194,7 @@ class TimesMirror:
             await pubsub.subscribe(times.channel)
             while True:
                 message = await _next_message(pubsub, self._timeout)
-                if message is not None and message["type"] == "subscribe":
+                if message is not None and message[0] == b"subscribe":
                     break
             state = await times.state()
         entries: dict[str, _Kept] = {}
@@ -231,17 +231,13 @@ class TimesMirror:
             message = await _next_message(pubsub, max(wait, 0.001))
             if message is None:
                 continue
-            kind = message["type"]
-            if kind == "message":
-                self._apply(_as_bytes(message["data"]))
-            elif kind == "subscribe":
+            kind, data = message
+            if kind == b"message":
+                self._apply(data)
+            elif kind == b"subscribe":
                 # The client reconnected on its own: messages may be lost.
                 raise _OutOfStepError("the subscription was made again")
-            elif (
-                kind == "pong"
-                and ping is not None
-                and _as_bytes(message["data"]) == ping[0]
-            ):
+            elif kind == b"pong" and ping is not None and data == ping[0]:
                 _, read_at, state = ping
                 if self._last < state.revisions:
                     raise _OutOfStepError(
@@ -337,10 +333,27 @@ def _being_cancelled() -> bool:
     return task is not None and task.cancelling() > 0
 
 
-async def _next_message(pubsub: PubSub, wait: float) -> dict[str, Any] | None:
-    """The next thing the subscription reads within `wait` seconds."""
-    message = await pubsub.get_message(timeout=wait)  # pyright: ignore[reportUnknownVariableType]
-    return cast("dict[str, Any] | None", message)
+async def _next_message(pubsub: PubSub, wait: float) -> tuple[bytes, bytes] | None:
+    """The kind and data of what the subscription reads next within `wait`
+    seconds. Read raw: over RESP3 (redis-py's default since 8) a PING on a
+    subscription is answered with its bare message, which redis-py's own
+    message handling cannot parse when it decodes responses."""
+    response = cast(
+        "object",
+        await pubsub.parse_response(block=False, timeout=wait),  # pyright: ignore[reportUnknownMemberType]
+    )
+    if response is None:
+        return None
+    if isinstance(response, bytes | str):
+        return b"pong", _as_bytes(response)
+    items = cast("list[object]", response) if isinstance(response, list) else []
+    parts = [
+        _as_bytes(item) if isinstance(item, bytes | str) else b"" for item in items
+    ]
+    kind = parts[0].lower() if parts else b""
+    if kind == b"pong":
+        return kind, parts[1] if len(parts) > 1 else b""
+    return kind, parts[-1]
 
 
 def _as_bytes(value: Any) -> bytes:  # what redis-py hands over
