@@ -1,6 +1,6 @@
 """Every benchmark in one run, then one table of the performance targets.
 
-    python -m benchmarks            # micro and in-process, then HTTP: ~12 minutes
+    python -m benchmarks            # micro, in-process, allocations, HTTP: ~12 min
     python -m benchmarks --smoke    # the same in smoke mode: checks it works
 
 The targets table is computed from the figures printed above it, all of them
@@ -14,7 +14,7 @@ import argparse
 import asyncio
 import sys
 
-from . import http, inprocess, micro
+from . import allocations, http, inprocess, micro
 
 GUARD = "aiohttp_guard cookie"
 GUARD_REDIS = "aiohttp_guard cookie, Redis store"
@@ -126,6 +126,9 @@ def main() -> None:
     figures = micro.run(quick=args.smoke)
     print("\n## In one process, without sockets\n")
     asyncio.run(inprocess.run(quick=args.smoke))
+    print("\n## Allocations and garbage collections per request\n")
+    requests = 20 if args.smoke else 10_000
+    asyncio.run(allocations.run(requests=requests, smoke=args.smoke))
     print("\n## HTTP")
     rounds, seconds = (1, 1) if args.smoke else (3, 5)
     users = http.SMOKE_USERS if args.smoke else http.MANY_USERS
