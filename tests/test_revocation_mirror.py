@@ -20,6 +20,7 @@ from pytest_aiohttp import AiohttpClient
 from redis.asyncio import Redis
 
 from aiohttp_guard import RedisRevocationStore
+from aiohttp_guard.revocation import Unknown
 
 from .conftest import RedisServer, connect
 from .test_revocation_loss import (
@@ -337,3 +338,89 @@ def test_max_lag_must_be_positive(max_lag: float) -> None:
     redis: Redis = Redis()
     with pytest.raises(ValueError, match="max_lag"):
         RedisRevocationStore(redis, max_lag=max_lag)
+
+
+async def test_the_empty_user_id_is_copied_too(
+    aiohttp_client: AiohttpClient, redis_server: RedisServer, own_redis: Redis
+) -> None:
+    """Its key is the prefix itself, which a pattern of the prefix plus more
+    would miss: an instance that rebuilds its copy must still refuse it."""
+    async with instances(aiohttp_client, redis_server.url) as made:
+        (phone, first), (laptop, second) = made
+        await mirrored(first)
+        ticket = await log_in(laptop, "")
+        assert await status(laptop, ticket) == 200
+        await first.revoke("", int(time.time() * 1000) + 1, 60)
+        await asyncio.sleep(0.01)
+        await own_redis.client_kill_filter(_type="pubsub")  # pyright: ignore[reportUnknownMemberType]
+        await asyncio.sleep(0.05)
+        await mirrored(first)
+        await mirrored(second)
+        assert await status(laptop, ticket) == 401
+        assert await status(phone, ticket) == 401
+
+
+async def test_keys_the_copy_cannot_read_leave_the_rest_copied(
+    aiohttp_client: AiohttpClient, redis_server: RedisServer, own_redis: Redis
+) -> None:
+    """A hash under the prefix, and a name no str encodes to (another
+    store's prefix inside this one's): only they are left to Redis."""
+    await own_redis.hset(PREFIX + b"a-hash", "field", "value")  # pyright: ignore[reportUnknownMemberType]
+    await own_redis.set(PREFIX + b"other:\xfe\xffepoch", b"1")
+    async with instances(aiohttp_client, redis_server.url, 1) as made:
+        ((client, store),) = made
+        await mirrored(store)
+        alice = await log_in(client, "alice")
+        assert await status(client, alice) == 200
+        assert store.known_not_before("a-hash") is Unknown.UNKNOWN
+        assert isinstance(store.known_not_before("alice"), int)
+
+
+async def test_a_name_that_is_no_utf_8_reaches_a_decoding_client(
+    redis_server: RedisServer,
+) -> None:
+    """A user id with a lone surrogate (tickets carry it) revoked through
+    one client is copied by a store whose client decodes responses."""
+    plain = connect(redis_server.url)
+    decoding = connect(redis_server.url, decode_responses=True)
+    writer, reader = RedisRevocationStore(plain), RedisRevocationStore(decoding)
+    name = "mallory\udc80"
+    try:
+        await reader.open()
+        await writer.revoke(name, 4_000_000_000_000, 60)
+        deadline = time.monotonic() + 1
+        while reader.known_not_before(name) != 4_000_000_000_000:
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.005)
+        # ...and a copy rebuilt from scratch reads its key too.
+        later = RedisRevocationStore(decoding)
+        await later.open()
+        await mirrored(later)
+        assert later.known_not_before(name) == 4_000_000_000_000
+        await later.close()
+        assert reader.mirrored
+    finally:
+        await reader.close()
+        await plain.aclose()
+        await decoding.aclose()
+
+
+async def test_open_twice_then_close_stops_following(
+    redis_server: RedisServer, own_redis: Redis
+) -> None:
+    async def subscribers() -> int:
+        counts = await own_redis.pubsub_numsub(CHANNEL)  # pyright: ignore[reportUnknownMemberType]
+        return int(counts[0][1])
+
+    redis = connect(redis_server.url)
+    try:
+        store = RedisRevocationStore(redis)
+        await store.open()
+        await store.open()
+        assert store.mirrored
+        assert await subscribers() == 1
+        await store.close()
+        assert not store.mirrored
+        assert await subscribers() == 0
+    finally:
+        await redis.aclose()

@@ -169,13 +169,17 @@ class RedisTimes:
         await self._check(seen, epoch, _count(before), kept, (revision, fingerprint))
         return Write(int(held), revision, None if left < 0 else left)
 
-    async def entries(self, give_up_after: float) -> AsyncIterator[Entry]:
-        """Every entry Redis holds now, in batches (SCAN; each round trip
-        given up after `give_up_after` seconds): not one snapshot, which is enough
+    async def entries(self, redis: Redis, give_up_after: float) -> AsyncIterator[Entry]:
+        """Every entry Redis holds now, read through `redis` (a client that
+        does not decode responses), in batches (SCAN; each round trip given
+        up after `give_up_after` seconds): not one snapshot, which is enough
         for times that only go up when the changes made meanwhile are read
         from the channel."""
+        # The pattern leaves out the map's own keys (whose names are not
+        # UTF-8) but needs a byte after the prefix: the empty name's key, the
+        # prefix itself, is read on its own.
         pattern = _glob_escape(self.prefix) + b"[^\xff]*"
-        redis = self._redis
+        yield_empty = True
         cursor: int = 0
         while True:
             async with asyncio.timeout(give_up_after):
@@ -183,22 +187,40 @@ class RedisTimes:
                     cursor, match=pattern, count=_SCAN_BATCH
                 )
                 cursor, keys = found
-            if keys:
-                async with (
-                    asyncio.timeout(give_up_after),
-                    redis.pipeline(transaction=False) as pipe,
-                ):
-                    for key in keys:
-                        pipe.get(key)
-                        pipe.pttl(key)
-                    replies = cast("list[_Reply | int]", await pipe.execute())
-                for at, key in enumerate(keys):
-                    name = self.name_of(_as_bytes(key))
-                    value = cast("_Reply", replies[2 * at])
-                    left = cast("int", replies[2 * at + 1])
-                    if name is None or value is None or left == -2:
-                        continue  # another map's key, or gone meanwhile
-                    yield Entry(name, _time_or_none(value), None if left < 0 else left)
+            batch = [_as_bytes(key) for key in keys]
+            if yield_empty:
+                batch.append(self.prefix)
+                yield_empty = False
+            async with (
+                asyncio.timeout(give_up_after),
+                redis.pipeline(transaction=False) as pipe,
+            ):
+                for key in batch:
+                    pipe.get(key)
+                    pipe.pttl(key)
+                # A key of another type answers an error: its name is then
+                # always asked of Redis, the others are copied.
+                replies = cast(
+                    "list[_Reply | int | Exception]",
+                    await pipe.execute(raise_on_error=False),
+                )
+            for at, key in enumerate(batch):
+                try:
+                    name = self.name_of(key)
+                except UnicodeDecodeError:
+                    continue  # not a name's key: no str encodes to it
+                value, left = replies[2 * at], replies[2 * at + 1]
+                if name is None or value is None or left == -2:
+                    continue  # another map's key, or gone meanwhile
+                if isinstance(value, Exception) or isinstance(left, Exception):
+                    yield Entry(name, None, None)
+                    continue
+                ms_left = cast("int", left)
+                yield Entry(
+                    name,
+                    _time_or_none(cast("bytes | str", value)),
+                    None if ms_left < 0 else ms_left,
+                )
             if not int(cursor):
                 return
 

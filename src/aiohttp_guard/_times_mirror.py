@@ -35,8 +35,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final, cast
 
 from ._redis_times import RedisTimes, State
@@ -70,6 +72,7 @@ class TimesMirror:
     """
 
     __slots__ = (
+        "_client",
         "_entries",
         "_epoch",
         "_failing",
@@ -93,6 +96,10 @@ class TimesMirror:
                 f"max_lag must be a positive number of seconds, not {max_lag!r}"
             )
         self._times = times
+        self._client = redis_client
+        #: What the follower reads through: `redis_client`, or one of its own
+        #: on the same server when that one decodes responses (names that
+        #: are not UTF-8 would not decode). Made by `start`.
         self._redis = redis_client
         self.max_lag = max_lag
         self._interval = max_lag / 4
@@ -100,7 +107,7 @@ class TimesMirror:
         self._entries: dict[str, _Kept] = {}
         self._epoch = 0
         self._last = 0
-        #: Until when (time.monotonic) the copy may be trusted; 0: not now.
+        #: Until when (`_now`) the copy may be trusted; 0: not now.
         self._trusted_until = 0.0
         self._failing = False
         #: Whether the current round of following has reached trust.
@@ -111,12 +118,12 @@ class TimesMirror:
     @property
     def trusted(self) -> bool:
         """Whether look-ups are answered from memory now."""
-        return time.monotonic() < self._trusted_until
+        return _now() < self._trusted_until
 
     def known(self, name: str) -> int | None:
         """The time of `name`, at least the epoch, from memory; None when
         the copy cannot be trusted now (ask Redis)."""
-        now = time.monotonic()
+        now = _now()
         if now >= self._trusted_until:
             return None
         kept = self._entries.get(name)
@@ -134,9 +141,10 @@ class TimesMirror:
         """Start following, and wait (up to the timeout) until the copy is
         trusted; calling it again while following does nothing."""
         if self._task is None or self._task.done():
+            self._redis = _undecoding(self._client)
             self._task = asyncio.create_task(self._follow_forever())
-        deadline = time.monotonic() + self._timeout
-        while not self.trusted and time.monotonic() < deadline:
+        deadline = _now() + self._timeout
+        while not self.trusted and _now() < deadline:
             if self._task.done():
                 return
             await asyncio.sleep(self._interval / 4)
@@ -148,6 +156,11 @@ class TimesMirror:
         if task is not None:
             task.cancel()
             await asyncio.wait({task}, timeout=self._timeout)
+        if self._redis is not self._client:
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(self._timeout):
+                    await self._redis.aclose()
+            self._redis = self._client
 
     async def _follow_forever(self) -> None:
         attempt = 0
@@ -198,7 +211,7 @@ class TimesMirror:
                     break
             state = await times.state()
         entries: dict[str, _Kept] = {}
-        async for entry in times.entries(self._timeout):
+        async for entry in times.entries(self._redis, self._timeout):
             self._merge(entries, entry.name, entry.time, entry.ms_left)
         self._entries, self._epoch, self._last = entries, state.epoch, state.revisions
 
@@ -209,7 +222,7 @@ class TimesMirror:
         number = 0
         next_check = 0.0
         while True:
-            now = time.monotonic()
+            now = _now()
             if ping is None and now >= next_check:
                 read_at = now
                 async with asyncio.timeout(self._timeout):
@@ -286,9 +299,7 @@ class TimesMirror:
     ) -> None:
         """Keep the later time and the later end; an unreadable time (None)
         stays unreadable, so that its name is always asked of Redis."""
-        deadline = (
-            float("inf") if ms_left is None else time.monotonic() + ms_left / 1000
-        )
+        deadline = float("inf") if ms_left is None else _now() + ms_left / 1000
         kept = entries.get(name)
         if kept is not None:
             held, until = kept
@@ -319,6 +330,43 @@ class TimesMirror:
             error=type(exc).__name__,
         )
 
+
+def _undecoding(client: Redis) -> Redis:
+    """`client`, or, when it decodes responses, a client of the same server
+    that does not (a pool of its own, one connection in use)."""
+    from redis.asyncio import (  # noqa: PLC0415 - an optional extra, here installed
+        BlockingConnectionPool,
+        ConnectionPool,
+        Redis,
+    )
+
+    pool = client.connection_pool
+    settings: dict[str, Any] = dict(pool.connection_kwargs)
+    if not settings.get("decode_responses") or type(pool) not in {
+        ConnectionPool,
+        BlockingConnectionPool,
+    }:
+        return client
+    settings["decode_responses"] = False
+    # from_pool: closing the client closes its pool too.
+    return Redis.from_pool(
+        ConnectionPool(
+            connection_class=pool.connection_class, max_connections=4, **settings
+        )
+    )
+
+
+def _boot_clock() -> Callable[[], float]:
+    """Seconds on a clock that goes on while the machine is suspended
+    (CLOCK_BOOTTIME, on Linux): a lease must run out in real time, even
+    across a suspended or paused machine. Elsewhere, time.monotonic."""
+    boottime = getattr(time, "CLOCK_BOOTTIME", None)
+    if boottime is None:
+        return time.monotonic
+    return functools.partial(time.clock_gettime, boottime)
+
+
+_now: Final = _boot_clock()
 
 _FIRST_BACKOFF: Final = 0.05
 _LONGEST_BACKOFF: Final = 2.0

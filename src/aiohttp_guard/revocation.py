@@ -171,7 +171,7 @@ class RedisRevocationStore:
     service calls at cleanup) stops following Redis.
     """
 
-    __slots__ = ("_mirror", "_opened", "_prefix", "_timeout", "_times")
+    __slots__ = ("_mirror", "_prefix", "_timeout", "_times")
 
     def __init__(
         self,
@@ -190,8 +190,6 @@ class RedisRevocationStore:
             if mirror
             else None
         )
-        # Opened by each app (or service) that uses it, closed by each.
-        self._opened = 0
 
     def __repr__(self) -> str:
         return f"RedisRevocationStore(prefix={self._prefix!r})"
@@ -209,19 +207,17 @@ class RedisRevocationStore:
         the copy). The service calls this at app startup; calling it again
         does no harm, and a store never opened asks Redis on every look-up."""
         if self._mirror is not None:
-            self._opened += 1
             await self._mirror.start()
         async with asyncio.timeout(self._timeout):
             await self._times.state()
 
     async def close(self) -> None:
-        """Stop following Redis once every `open()` has been matched by a
-        `close()` (the service calls this at app cleanup); look-ups go to
-        Redis from then on. The client is the caller's to close."""
-        if self._mirror is not None and self._opened > 0:
-            self._opened -= 1
-            if not self._opened:
-                await self._mirror.stop()
+        """Stop following Redis (the service calls this at app cleanup), for
+        every user of the store: look-ups go to Redis from then on, and
+        `open()` starts following again. The client is the caller's to
+        close."""
+        if self._mirror is not None:
+            await self._mirror.stop()
 
     def known_not_before(self, user_id: str) -> int | Literal[Unknown.UNKNOWN]:
         """The user's not-before time (at least the epoch) from the copy in
