@@ -417,7 +417,7 @@ async def test_open_twice_then_close_stops_following(
         store = RedisRevocationStore(redis)
         await store.open()
         await store.open()
-        assert store.mirrored
+        await mirrored(store)
         assert await subscribers() == 1
         await store.close()
         assert not store.mirrored
