@@ -56,6 +56,11 @@ async def mirrored(store: RedisRevocationStore, within: float = 5.0) -> None:
         await asyncio.sleep(0.005)
 
 
+def following_tasks() -> list[asyncio.Task[object]]:
+    """The tasks of this loop that follow Redis for a store."""
+    return [t for t in asyncio.all_tasks() if "_follow_forever" in repr(t)]
+
+
 async def refused_within(client: Client, ticket: str, bound: float) -> float:
     """How long, polling, until `ticket` is refused (401); fails past
     `bound` seconds or on anything but 200 and 401."""
@@ -296,6 +301,7 @@ async def test_the_copy_stops_with_the_app(
         await client.close()
         assert not store.mirrored
         assert await subscribers() == 0
+        assert not following_tasks()
     finally:
         await redis.aclose()
 
@@ -422,5 +428,6 @@ async def test_open_twice_then_close_stops_following(
         await store.close()
         assert not store.mirrored
         assert await subscribers() == 0
+        assert not following_tasks()
     finally:
         await redis.aclose()

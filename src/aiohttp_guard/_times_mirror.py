@@ -155,7 +155,8 @@ class TimesMirror:
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
-            await asyncio.wait({task}, timeout=self._timeout)
+            # A cancellation redis-py swallowed is seen within a timeout.
+            await asyncio.wait({task}, timeout=2 * self._timeout)
         if self._redis is not self._client:
             with contextlib.suppress(Exception):
                 async with asyncio.timeout(self._timeout):
@@ -165,6 +166,7 @@ class TimesMirror:
     async def _follow_forever(self) -> None:
         attempt = 0
         while True:
+            self._check_not_stopped()
             self._reached = False
             try:
                 await self._follow()
@@ -222,6 +224,7 @@ class TimesMirror:
         number = 0
         next_check = 0.0
         while True:
+            self._check_not_stopped()
             now = _now()
             if ping is None and now >= next_check:
                 read_at = now
@@ -269,6 +272,14 @@ class TimesMirror:
                         store=self._times.label,
                         state="mirrored",
                     )
+
+    def _check_not_stopped(self) -> None:
+        """Raise CancelledError once `stop` was called or the task cancelled:
+        redis-py may swallow a cancellation that reaches it while it reads
+        (its retries take the TimeoutError that asyncio.timeout makes of it,
+        on Python 3.11), so the loop also looks, at least once a timeout."""
+        if _being_cancelled() or self._task is not asyncio.current_task():
+            raise asyncio.CancelledError
 
     def _apply(self, data: bytes) -> None:
         """Take in one published change; anything unexpected is a doubt."""
