@@ -151,7 +151,13 @@ def main() -> None:
     parser.add_argument(
         "--scenario",
         default="valid",
-        choices=["valid", "no credential", "tampered", "forbidden"],
+        choices=[
+            "valid",
+            "no credential",
+            "tampered",
+            "forbidden",
+            f"valid, {http.MANY_USERS} users",
+        ],
     )
     parser.add_argument(
         "--contender",
