@@ -56,6 +56,12 @@ async def mirrored(store: RedisRevocationStore, within: float = 5.0) -> None:
         await asyncio.sleep(0.005)
 
 
+async def subscribers(redis: Redis) -> int:
+    """How many clients follow the store's channel."""
+    counts = await redis.pubsub_numsub(CHANNEL)  # pyright: ignore[reportUnknownMemberType]
+    return int(counts[0][1])
+
+
 def following_tasks() -> list[asyncio.Task[object]]:
     """The tasks of this loop that follow Redis for a store."""
     return [t for t in asyncio.all_tasks() if "_follow_forever" in repr(t)]
@@ -288,19 +294,15 @@ async def test_junk_on_the_channel_is_a_doubt_not_a_crash(
 async def test_the_copy_stops_with_the_app(
     aiohttp_client: AiohttpClient, redis_server: RedisServer, own_redis: Redis
 ) -> None:
-    async def subscribers() -> int:
-        counts = await own_redis.pubsub_numsub(CHANNEL)  # pyright: ignore[reportUnknownMemberType]
-        return int(counts[0][1])
-
     redis = connect(redis_server.url)
     try:
         store = RedisRevocationStore(redis)
         client = await aiohttp_client(guarded_app(store))
         await mirrored(store)
-        assert await subscribers() == 1
+        assert await subscribers(own_redis) == 1
         await client.close()
         assert not store.mirrored
-        assert await subscribers() == 0
+        assert await subscribers(own_redis) == 0
         assert not following_tasks()
     finally:
         await redis.aclose()
@@ -414,20 +416,16 @@ async def test_a_name_that_is_no_utf_8_reaches_a_decoding_client(
 async def test_open_twice_then_close_stops_following(
     redis_server: RedisServer, own_redis: Redis
 ) -> None:
-    async def subscribers() -> int:
-        counts = await own_redis.pubsub_numsub(CHANNEL)  # pyright: ignore[reportUnknownMemberType]
-        return int(counts[0][1])
-
     redis = connect(redis_server.url)
     try:
         store = RedisRevocationStore(redis)
         await store.open()
         await store.open()
         await mirrored(store)
-        assert await subscribers() == 1
+        assert await subscribers(own_redis) == 1
         await store.close()
         assert not store.mirrored
-        assert await subscribers() == 0
+        assert await subscribers(own_redis) == 0
         assert not following_tasks()
     finally:
         await redis.aclose()
