@@ -429,3 +429,38 @@ async def test_open_twice_then_close_stops_following(
         assert not following_tasks()
     finally:
         await redis.aclose()
+
+
+async def test_open_and_close_racing_leave_nothing_behind(
+    redis_server: RedisServer, own_redis: Redis
+) -> None:
+    """A close() while open() waits for the copy, and an open() while close()
+    waits for the follower to end: no error, and no task or connection left
+    once the last close() is done (a decoding client, whose follower reads
+    through a pool of its own)."""
+    name = "racing-store"
+
+    async def connections() -> int:
+        clients = await own_redis.client_list()  # pyright: ignore[reportUnknownMemberType]
+        return sum(1 for c in clients if c.get("name") == name)
+
+    client: Redis = Redis.from_url(  # pyright: ignore[reportUnknownMemberType]
+        redis_server.url, decode_responses=True, client_name=name
+    )
+    store = RedisRevocationStore(client)
+    try:
+        opening = asyncio.create_task(store.open())
+        await asyncio.sleep(0.005)
+        await store.close()
+        await opening  # returns, having been stopped
+
+        await store.open()
+        closing = asyncio.create_task(store.close())
+        await asyncio.sleep(0)
+        await store.open()
+        await closing
+        await store.close()
+        assert not following_tasks()
+    finally:
+        await client.aclose()
+    assert await connections() == 0

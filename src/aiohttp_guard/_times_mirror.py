@@ -96,11 +96,10 @@ class TimesMirror:
                 f"max_lag must be a positive number of seconds, not {max_lag!r}"
             )
         self._times = times
+        #: The follower reads through this client, or through one of its
+        #: own on the same server when this one decodes responses (names
+        #: that are not UTF-8 would not decode): see `_undecoding`.
         self._client = redis_client
-        #: What the follower reads through: `redis_client`, or one of its own
-        #: on the same server when that one decodes responses (names that
-        #: are not UTF-8 would not decode). Made by `start`.
-        self._redis = redis_client
         self.max_lag = max_lag
         self._interval = max_lag / 4
         self._timeout = timeout
@@ -140,13 +139,15 @@ class TimesMirror:
     async def start(self) -> None:
         """Start following, and wait (up to the timeout) until the copy is
         trusted; calling it again while following does nothing."""
-        if self._task is None or self._task.done():
-            self._redis = _undecoding(self._client)
-            self._task = asyncio.create_task(self._follow_forever())
+        task = self._task
+        if task is None or task.done():
+            task = self._task = asyncio.create_task(
+                self._follow_forever(_undecoding(self._client))
+            )
         deadline = _now() + self._timeout
         while not self.trusted and _now() < deadline:
-            if self._task.done():
-                return
+            if task is not self._task or task.done():
+                return  # stopped meanwhile, or gave up
             await asyncio.sleep(self._interval / 4)
 
     async def stop(self) -> None:
@@ -157,19 +158,25 @@ class TimesMirror:
             task.cancel()
             # A cancellation redis-py swallowed is seen within a timeout.
             await asyncio.wait({task}, timeout=2 * self._timeout)
-        if self._redis is not self._client:
-            with contextlib.suppress(Exception):
-                async with asyncio.timeout(self._timeout):
-                    await self._redis.aclose()
-            self._redis = self._client
 
-    async def _follow_forever(self) -> None:
+    async def _follow_forever(self, reader: Redis) -> None:
+        """Follow Redis through `reader` until stopped; a reader of the
+        follower's own (see `_undecoding`) is closed when it ends."""
+        try:
+            await self._follow_rounds(reader)
+        finally:
+            if reader is not self._client:
+                with contextlib.suppress(Exception):
+                    async with asyncio.timeout(self._timeout):
+                        await reader.aclose()
+
+    async def _follow_rounds(self, reader: Redis) -> None:
         attempt = 0
         while True:
             self._check_not_stopped()
             self._reached = False
             try:
-                await self._follow()
+                await self._follow(reader)
             except _OutOfStepError as doubt:
                 log.debug(
                     "aiohttp_guard: %s: rebuilding its copy: %s",
@@ -191,17 +198,17 @@ class TimesMirror:
                     min(_LONGEST_BACKOFF, _FIRST_BACKOFF * 2 ** (attempt - 1))
                 )
 
-    async def _follow(self) -> None:
-        pubsub: PubSub = self._redis.pubsub()  # pyright: ignore[reportUnknownMemberType]
+    async def _follow(self, reader: Redis) -> None:
+        pubsub: PubSub = reader.pubsub()  # pyright: ignore[reportUnknownMemberType]
         try:
-            await self._rebuild(pubsub)
+            await self._rebuild(reader, pubsub)
             await self._keep_up(pubsub)
         finally:
             with contextlib.suppress(Exception):
                 async with asyncio.timeout(self._timeout):
                     await pubsub.aclose()  # type: ignore[no-untyped-call]
 
-    async def _rebuild(self, pubsub: PubSub) -> None:
+    async def _rebuild(self, reader: Redis, pubsub: PubSub) -> None:
         """Subscribe, then copy the map: what is published from then on is
         read after the copy, so nothing falls in between."""
         times = self._times
@@ -213,8 +220,9 @@ class TimesMirror:
                     break
             state = await times.state()
         entries: dict[str, _Kept] = {}
-        async for entry in times.entries(self._redis, self._timeout):
+        async for entry in times.entries(reader, self._timeout):
             self._merge(entries, entry.name, entry.time, entry.ms_left)
+        self._check_not_stopped()  # a follower stopped meanwhile keeps out
         self._entries, self._epoch, self._last = entries, state.epoch, state.revisions
 
     async def _keep_up(self, pubsub: PubSub) -> None:
@@ -259,6 +267,7 @@ class TimesMirror:
                     raise _OutOfStepError(
                         f"revision {state.revisions} was not published here"
                     )
+                self._check_not_stopped()
                 self._trusted_until = read_at + self.max_lag
                 self._reached = True
                 ping = None
