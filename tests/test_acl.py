@@ -274,3 +274,29 @@ def test_an_acl_keeps_a_bounded_number_of_decisions() -> None:
     again = acl.permits({"editors", User("user0")}, "edit")
     assert again == first
     assert again is not first  # forgotten, decided anew
+
+
+@given(
+    entries=entries,
+    questions=st.lists(
+        st.tuples(
+            st.frozensets(st.sampled_from(PRINCIPALS)), st.sampled_from(PERMISSIONS)
+        ),
+        max_size=40,
+    ),
+)
+def test_users_of_the_same_groups_share_a_verdict_but_keep_their_principals(
+    entries: list[tuple[Permission, Hashable, object]],
+    questions: list[tuple[frozenset[Hashable], str]],
+) -> None:
+    """Principals no entry names (each user's own) never change the verdict,
+    which is kept per the named ones; each decision still says whom it
+    checked."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        acl: ACL[str] = ACL(entries)  # type: ignore[arg-type]
+    for number, (principals, permission) in enumerate(questions + questions):
+        asked = principals | {User(f"stranger-{number}")}
+        decision = acl.permits(asked, permission)
+        assert (decision.allowed, decision.index) == scan(entries, asked, permission)
+        assert decision.principals == asked
