@@ -32,7 +32,7 @@ from .audit import audit
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
-__all__ = ["Entry", "RedisTimes", "State", "Write"]
+__all__ = ["Entry", "RedisTimes", "State", "Write", "as_bytes"]
 
 log = logging.getLogger("aiohttp_guard")
 
@@ -46,11 +46,10 @@ class State(NamedTuple):
 
 
 class Write(NamedTuple):
-    """What an entry holds after a write: the time, its revision, and the
-    milliseconds it has left (None: kept for good)."""
+    """What an entry holds after a write: the time, and the milliseconds it
+    has left (None: kept for good)."""
 
     time: int
-    revision: int
     ms_left: int | None
 
 
@@ -167,7 +166,7 @@ class RedisTimes:
             "tuple[_Reply, _Reply, _Reply, int, bytes | str, int]", reply
         )
         await self._check(seen, epoch, _count(before), kept, (revision, fingerprint))
-        return Write(int(held), revision, None if left < 0 else left)
+        return Write(int(held), None if left < 0 else left)
 
     async def entries(self, redis: Redis, give_up_after: float) -> AsyncIterator[Entry]:
         """Every entry Redis holds now, read through `redis` (a client that
@@ -187,7 +186,7 @@ class RedisTimes:
                     cursor, match=pattern, count=_SCAN_BATCH
                 )
                 cursor, keys = found
-            batch = [_as_bytes(key) for key in keys]
+            batch = [as_bytes(key) for key in keys]
             if yield_empty:
                 batch.append(self.prefix)
                 yield_empty = False
@@ -292,7 +291,7 @@ class RedisTimes:
     ) -> int:
         """Move the epoch to now, unless another instance just did: whoever
         changes it first decides, and only they log it."""
-        expected = b"" if epoch is None else _as_bytes(epoch)
+        expected = b"" if epoch is None else as_bytes(epoch)
         # Never back: an epoch set by a clock ahead of this one stays.
         floor = 0 if seen is None else seen.epoch + 1
         for _ in range(_NEW_EPOCH_ATTEMPTS):
@@ -305,7 +304,7 @@ class RedisTimes:
                 keys=[self._epoch_key], args=[expected, proposal, self.channel]
             )
             moved, held = cast("tuple[int, bytes | str]", reply)
-            current = _as_bytes(held)
+            current = as_bytes(held)
             if moved:
                 _log_new_epoch(self.label, seen, why, proposal)
                 # What this answer read is the state after the loss, and the
@@ -378,8 +377,9 @@ _REWRITTEN: Final = (
 )
 
 
-def _as_bytes(value: bytes | str) -> bytes:
-    """A reply as bytes, whether or not the client decodes responses."""
+def as_bytes(value: bytes | str) -> bytes:
+    """A reply as bytes, whether or not the client decodes responses (a
+    name that is not UTF-8 comes back as it was written)."""
     return value if isinstance(value, bytes) else value.encode("utf-8", "surrogatepass")
 
 
@@ -398,7 +398,7 @@ def _fp(reply: _Reply) -> bytes | None:
     """A fingerprint read from the ring; None for a slot never written."""
     if reply is None:
         return None
-    fingerprint = _as_bytes(reply)
+    fingerprint = as_bytes(reply)
     return fingerprint if fingerprint.strip(b"\0") else None
 
 

@@ -41,7 +41,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final, cast
 
-from ._redis_times import RedisTimes, State
+from ._redis_times import RedisTimes, State, as_bytes
 from .audit import audit
 
 if TYPE_CHECKING:
@@ -52,7 +52,7 @@ __all__ = ["TimesMirror"]
 
 log = logging.getLogger("aiohttp_guard")
 
-#: (time, monotonic deadline): an entry of the copy.
+#: (time, deadline on the `_now` clock): an entry of the copy.
 _Kept = tuple[int | None, float]
 
 
@@ -80,7 +80,6 @@ class TimesMirror:
         "_last",
         "_pruned_at",
         "_reached",
-        "_redis",
         "_task",
         "_timeout",
         "_times",
@@ -413,18 +412,10 @@ async def _next_message(pubsub: PubSub, wait: float) -> tuple[bytes, bytes] | No
     if response is None:
         return None
     if isinstance(response, bytes | str):
-        return b"pong", _as_bytes(response)
+        return b"pong", as_bytes(response)
     items = cast("list[object]", response) if isinstance(response, list) else []
-    parts = [
-        _as_bytes(item) if isinstance(item, bytes | str) else b"" for item in items
-    ]
+    parts = [as_bytes(item) if isinstance(item, bytes | str) else b"" for item in items]
     kind = parts[0].lower() if parts else b""
     if kind == b"pong":
         return kind, parts[1] if len(parts) > 1 else b""
     return kind, parts[-1]
-
-
-def _as_bytes(value: Any) -> bytes:  # what redis-py hands over
-    if isinstance(value, bytes):
-        return value
-    return cast("str", value).encode("utf-8", "surrogatepass")

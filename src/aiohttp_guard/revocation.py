@@ -208,8 +208,9 @@ class RedisRevocationStore:
         does no harm, and a store never opened asks Redis on every look-up."""
         if self._mirror is not None:
             await self._mirror.start()
-        async with asyncio.timeout(self._timeout):
-            await self._times.state()
+        if not self.mirrored:  # else its copy was just read, epoch included
+            async with asyncio.timeout(self._timeout):
+                await self._times.state()
 
     async def close(self) -> None:
         """Stop following Redis (the service calls this at app cleanup), for
@@ -227,11 +228,9 @@ class RedisRevocationStore:
         return Unknown.UNKNOWN if known is None else known
 
     async def not_before(self, user_id: str) -> int:
-        mirror = self._mirror
-        if mirror is not None:
-            known = mirror.known(user_id)
-            if known is not None:
-                return known
+        known = self.known_not_before(user_id)
+        if known is not Unknown.UNKNOWN:
+            return known
         async with asyncio.timeout(self._timeout):
             return await self._times.read(user_id)
 
