@@ -197,6 +197,13 @@ entries = st.lists(
 )
 
 
+#: Series of (principals, permission) questions to one ACL.
+questions = st.lists(
+    st.tuples(st.frozensets(st.sampled_from(PRINCIPALS)), st.sampled_from(PERMISSIONS)),
+    max_size=40,
+)
+
+
 def scan(
     entries: list[tuple[Permission, Hashable, object]],
     principals: frozenset[Hashable],
@@ -240,12 +247,7 @@ def test_group_and_permission_enums_keep_the_old_names() -> None:
 
 @given(
     entries=entries,
-    questions=st.lists(
-        st.tuples(
-            st.frozensets(st.sampled_from(PRINCIPALS)), st.sampled_from(PERMISSIONS)
-        ),
-        max_size=40,
-    ),
+    questions=questions,
 )
 def test_kept_decisions_answer_repeated_questions_as_a_fresh_check_would(
     entries: list[tuple[Permission, Hashable, object]],
@@ -278,12 +280,7 @@ def test_an_acl_keeps_a_bounded_number_of_decisions() -> None:
 
 @given(
     entries=entries,
-    questions=st.lists(
-        st.tuples(
-            st.frozensets(st.sampled_from(PRINCIPALS)), st.sampled_from(PERMISSIONS)
-        ),
-        max_size=40,
-    ),
+    questions=questions,
 )
 def test_users_of_the_same_groups_share_a_verdict_but_keep_their_principals(
     entries: list[tuple[Permission, Hashable, object]],
