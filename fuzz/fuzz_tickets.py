@@ -19,6 +19,8 @@ from ._harness import run
 
 SECRET = b"fuzzing secret, sixteen bytes+"
 CODEC = TicketCodec([SECRET, b"an older key for the fuzzer"])
+#: Writes the earlier format, which the codec reads until its tickets expire.
+V1 = TicketCodec(SECRET, write_version=1)
 
 
 def test_one_input(data: bytes) -> None:
@@ -39,9 +41,13 @@ def test_one_input(data: bytes) -> None:
 
 
 def seeds() -> list[bytes]:
-    ticket = CODEC.issue("alice", 600, tokens=["a", "b"], user_data="x")
+    ticket = CODEC.issue(
+        "alice", 600, ip="192.0.2.1", tokens=["a", "b"], user_data="x", session_id="s"
+    )
+    plain = CODEC.issue("alice", 600)
     legacy = TicketFactory(SECRET).new("alice", valid_until=time.time() + 600)
-    return [b"\x00" + CODEC.encode(ticket).encode(), b"\x00" + legacy.encode()]
+    texts = [CODEC.encode(ticket), CODEC.encode(plain), V1.encode(plain), legacy]
+    return [b"\x00" + text.encode() for text in texts]
 
 
 if __name__ == "__main__":

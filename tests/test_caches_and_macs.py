@@ -85,8 +85,9 @@ class CountingMac(KeyedMac):
 def test_a_rejected_text_stays_rejected_for_the_same_reason_and_costs_no_mac() -> None:
     codec = TicketCodec(SECRET)
     mac = CountingMac(SECRET)
-    key_id = codec.signing_key_id
-    codec._keys[key_id] = attrs.evolve(codec._keys[key_id], mac=mac)
+    key = codec._keys[codec.signing_key_id]
+    counted = attrs.evolve(key, mac_v2=mac)
+    codec._keys[key.key_id] = codec._keys_by_raw_id[key.raw_id] = counted
     valid = codec.encode(codec.issue("alice", 60))
     tampered = valid[:-4] + ("AAAA" if not valid.endswith("AAAA") else "BBBB")
     other = TicketCodec(b"another secret, 32 bytes long..!")

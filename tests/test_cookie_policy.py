@@ -29,6 +29,7 @@ from aiohttp_guard import (
 from .apps import make_app
 from .conftest import OTHER_SECRET, SECRET, Clock
 from .cookies import raw_set_cookie, set_cookies
+from .test_tickets import retarget
 
 
 async def test_login_sets_a_hardened_cookie_and_identifies_later_requests(
@@ -213,9 +214,53 @@ async def test_ticket_from_an_older_key_is_reissued_with_the_newest(
     assert TicketCodec(SECRET).decode(renewed).user_id == "alice"
 
 
+async def test_a_ticket_of_the_earlier_format_stays_valid_and_renews_in_v2(
+    aiohttp_client: AiohttpClient,
+) -> None:
+    """A cookie an earlier version wrote (format v1) keeps its user logged in
+    until it expires; its renewal is written in the current format, with the
+    same login time."""
+    clock = Clock()
+    earlier = TicketCodec(SECRET, clock=clock, write_version=1)
+    client = await aiohttp_client(
+        make_app(
+            CookieTicketPolicy(TicketCodec(SECRET, clock=clock), 60, reissue_time=30)
+        )
+    )
+    old = earlier.encode(earlier.issue("alice", 60))
+    assert old.startswith("v1.")
+    client.session.cookie_jar.update_cookies({"AUTH_TKT": old})
+    response = await client.get("/whoami")
+    assert await response.text() == "alice"
+    assert "AUTH_TKT" not in set_cookies(response)  # not yet due for renewal
+    clock.now += 31
+    response = await client.get("/whoami")
+    assert await response.text() == "alice"
+    renewed = set_cookies(response)["AUTH_TKT"].value
+    assert renewed.startswith("v2.")
+    ticket = TicketCodec(SECRET, clock=clock).decode(renewed)
+    assert ticket.login_ms == earlier.decode(old).login_ms
+    clock.now += 30  # the v1 ticket has expired; the renewed one holds
+    client.session.cookie_jar.clear()
+    for cookie, who in ((old, "None"), (renewed, "alice")):
+        response = await client.get("/whoami", headers={"Cookie": f"AUTH_TKT={cookie}"})
+        assert await response.text() == who
+
+
 @pytest.mark.parametrize(
     "cookie",
-    ["", "garbage", "v1." + "A" * 5000, "v1.x.y", "\u00e9\u00e9", "v1....."],
+    [
+        "",
+        "garbage",
+        "v1." + "A" * 5000,
+        "v1.x.y",
+        "\u00e9\u00e9",
+        "v1.....",
+        "v2.",
+        "v2.AAAA",
+        "v2." + "A" * 92,
+        "v2.\u00e9AAA",
+    ],
 )
 async def test_bad_cookies_are_anonymous_never_errors(
     aiohttp_client: AiohttpClient, cookie: str
@@ -235,7 +280,7 @@ async def test_tampered_and_expired_cookies_are_refused(
     value = set_cookies(await client.get("/login", params={"user": "alice"}))[
         "AUTH_TKT"
     ].value
-    tampered = value.replace(value.split(".")[2], "Ym9i")  # user "bob"
+    tampered = retarget(value, "bob")
     client.session.cookie_jar.clear()
     response = await client.get("/private", headers={"Cookie": f"AUTH_TKT={tampered}"})
     assert response.status == 401

@@ -61,7 +61,7 @@ def test_reprs_hide_secrets() -> None:
 def test_error_messages_hide_secrets() -> None:
     codec = TicketCodec(SECRET)
     text = codec.encode(codec.issue("alice", 60))
-    for attempt in (text[:-2], "v1.x", text.replace("v1.", "v2."), "a" * 5000):
+    for attempt in (text[:-2], "v1.x", text.replace("v2.", "v1."), "a" * 5000):
         with pytest.raises(InvalidTicket) as error:
             codec.decode(attempt)
         assert_secret_free(str(error.value))

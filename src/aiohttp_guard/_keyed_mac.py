@@ -26,16 +26,18 @@ _OUTER_PAD: Final = bytes(x ^ 0x5C for x in range(256))
 
 
 class KeyedMac:
-    """HMAC-SHA256 under one key: `digest(message)` equals
-    `hmac.digest(key, message, "sha256")`."""
+    """HMAC-SHA256 under one key, of messages that begin with `prefix`:
+    `digest(message)` equals `hmac.digest(key, prefix + message, "sha256")`.
+    The prefix is hashed once, here, and never copied per message."""
 
     __slots__ = ("_inner", "_outer")
 
-    def __init__(self, key: bytes) -> None:
+    def __init__(self, key: bytes, prefix: bytes = b"") -> None:
         if len(key) > _BLOCK:
             key = hashlib.sha256(key).digest()
         key = key.ljust(_BLOCK, b"\0")
         self._inner = hashlib.sha256(key.translate(_INNER_PAD))
+        self._inner.update(prefix)
         self._outer = hashlib.sha256(key.translate(_OUTER_PAD))
 
     def __repr__(self) -> str:

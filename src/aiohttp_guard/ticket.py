@@ -32,7 +32,8 @@ class Ticket:
 
     `login_ms` is when the user last proved who they are; reissuing a ticket
     keeps it, so it can bound a session's total lifetime and tell a fresh login
-    from a long-lived one.
+    from a long-lived one. `session_id` names the login session the ticket
+    belongs to, kept by renewals; None for tickets made without one.
     """
 
     user_id: str
@@ -43,3 +44,4 @@ class Ticket:
     ip: str | None = None
     tokens: tuple[str, ...] = attrs.field(default=(), converter=_as_tokens)
     user_data: str = ""
+    session_id: str | None = None

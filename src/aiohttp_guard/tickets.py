@@ -3,28 +3,37 @@
 A ticket says "this user logged in at T and may be trusted until E". It travels
 in a cookie, a session or a header, so its text is made only of URL- and
 cookie-safe characters (``A-Z a-z 0-9 - _ ~ .``) and is signed with
-HMAC-SHA256 over every field. The wire format (version ``v1``)::
-
-    v1.<key id>.<user id>.<expires>.<issued>.<login>.<ip>.<tokens>.<data>.<mac>
-
-Text fields are unpadded base64url of UTF-8; times are integer milliseconds
-since the epoch. The MAC covers the exact text before it, so any change to any
-character, including a re-encoding of a field, is rejected.
+HMAC-SHA256 over every field, under a key the ticket names by an id derived
+from it. New tickets are written in format `v2` (`_ticket_v2`: binary fields
+in one base64url blob); those of format `v1` (`_ticket_v1`: text fields) are
+read until they expire. The MAC covers the exact bytes of every field and the
+format's name, so any change to any character is rejected, and a MAC of one
+format is never one of the other.
 """
 
 from __future__ import annotations
 
-import binascii
 import hashlib
 import hmac
 import time
 from collections.abc import Callable, Iterable, Sequence
-from typing import Final
+from typing import Final, Literal
 
 import attrs
 
+from ._base64url import encode_b64url
 from ._fifo_cache import FifoCache
 from ._keyed_mac import KeyedMac
+from ._ticket_v1 import V1_PREFIX, split_v1, unpack_v1, v1_body
+from ._ticket_v2 import (
+    KEY_ID_SIZE,
+    V2_PREFIX,
+    V2_SIGNED_PREFIX,
+    pack_v2,
+    split_v2,
+    unpack_v2,
+    v2_text,
+)
 from .compat.tickets import (
     LEGACY_ISSUED_MS,
     LEGACY_KEY_ID,
@@ -34,6 +43,7 @@ from .compat.tickets import (
 from .ticket import MAX_TICKET_LENGTH, InvalidTicket, Ticket
 
 __all__ = [
+    "FORMAT_PREFIXES",
     "LEGACY_ISSUED_MS",
     "LEGACY_KEY_ID",
     "MAX_TICKET_LENGTH",
@@ -43,57 +53,25 @@ __all__ = [
     "TicketCodec",
 ]
 
-VERSION: Final = "v1"
+#: How the text of a ticket of each format this codec reads begins.
+FORMAT_PREFIXES: Final = (V2_PREFIX, V1_PREFIX)
 #: HMAC keys shorter than this are guessable; they are refused outright.
 MIN_SECRET_LENGTH: Final = 16
 
-_FIELDS: Final = 10
 _VERIFIED_CACHE_SIZE: Final = 4096
 _REJECTED_CACHE_SIZE: Final = 1024
 #: Longer rejected texts are not remembered: at most 1 MiB of hostile input.
 _MAX_REMEMBERED_REJECTION: Final = 1024
 _KEY_ID_LABEL: Final = b"aiohttp_guard key id"
-_MAX_TIME_DIGITS: Final = 15  # milliseconds until the year 33658
-_LIST_MARK: Final = "~"
 
 
 @attrs.frozen(repr=False)
 class _Key:
     key_id: str
+    raw_id: bytes  # what `key_id` encodes, as format v2 carries it
     secret: bytes
-    mac: KeyedMac = attrs.field(eq=False)
-
-    def sign(self, body: str) -> str:
-        """The MAC of a ticket's (ASCII) text, as unpadded base64url."""
-        return _b64(self.mac.digest(body.encode("ascii")))
-
-
-# binascii and str.translate directly, not the base64 module's url-safe
-# wrappers around the same calls, which cost 0.32 us more per 4.7 us new
-# ticket verified and 0.11 us per 3.4 us ticket issued (benchmarks.micro rows
-# "decode, uncached" and "issue + encode", 2026-11-30).
-_TO_URLSAFE: Final = bytes.maketrans(b"+/", b"-_")
-_FROM_URLSAFE: Final = bytes.maketrans(b"-_", b"+/")
-_PADDING: Final = (b"", b"===", b"==", b"=")  # by length % 4
-
-
-def _b64(data: bytes) -> str:
-    encoded = binascii.b2a_base64(data, newline=False).translate(_TO_URLSAFE)
-    return encoded.rstrip(b"=").decode("ascii")
-
-
-def _unb64(text: str) -> bytes:
-    """Decode unpadded base64url; `binascii.Error` when it is not."""
-    data = text.encode("ascii").translate(_FROM_URLSAFE)
-    return binascii.a2b_base64(data + _PADDING[len(data) % 4])
-
-
-def _encode_text(value: str) -> str:
-    return _b64(value.encode("utf-8", "surrogatepass")) if value else ""
-
-
-def _decode_text(field: str) -> str:
-    return _unb64(field).decode("utf-8", "surrogatepass") if field else ""
+    mac: KeyedMac = attrs.field(eq=False)  # format v1's: of the text itself
+    mac_v2: KeyedMac = attrs.field(eq=False)  # of "v2." and the payload
 
 
 def _make_key(secret: object) -> _Key:
@@ -107,8 +85,14 @@ def _make_key(secret: object) -> _Key:
             f"a ticket secret must be at least {MIN_SECRET_LENGTH} bytes long "
             f"(got {len(secret)}); use os.urandom(32)"
         )
-    digest = hmac.digest(secret, _KEY_ID_LABEL, hashlib.sha256)
-    return _Key(_b64(digest[:6]), secret, KeyedMac(secret))
+    raw_id = hmac.digest(secret, _KEY_ID_LABEL, hashlib.sha256)[:KEY_ID_SIZE]
+    return _Key(
+        encode_b64url(raw_id),
+        raw_id,
+        secret,
+        KeyedMac(secret),
+        KeyedMac(secret, V2_SIGNED_PREFIX),
+    )
 
 
 class TicketCodec:
@@ -131,17 +115,23 @@ class TicketCodec:
             `decode_legacy` reads them with it instead of the ring's keys. It
             never signs nor verifies a ticket of the current format. Default:
             none.
+        write_version: The format new tickets are written in: 2 (the
+            default) or 1, which earlier versions of the library read too:
+            for a rolling upgrade, until no instance runs one of them. Both
+            are always read.
     """
 
     __slots__ = (
         "_clock",
         "_keys",
+        "_keys_by_raw_id",
         "_legacy",
         "_rejected",
         "_signing",
         "_skew_ms",
         "_upcoming",
         "_verified",
+        "_write_version",
     )
 
     def __init__(
@@ -152,7 +142,11 @@ class TicketCodec:
         clock_skew: float = 5.0,
         clock: Callable[[], float] = time.time,
         legacy_secret: bytes | Sequence[bytes] | None = None,
+        write_version: Literal[1, 2] = 2,
     ) -> None:
+        if write_version not in (1, 2):
+            raise ValueError(f"write_version must be 1 or 2, not {write_version!r}")
+        self._write_version = write_version
         secrets = [secret] if isinstance(secret, bytes) else list(secret)
         if not secrets:
             raise ValueError("the ticket key ring is empty: give at least one secret")
@@ -161,6 +155,7 @@ class TicketCodec:
         self._keys = {key.key_id: key for key in keys + upcoming_keys}
         if len(self._keys) != len(keys) + len(upcoming_keys):
             raise ValueError("the ticket key ring holds the same secret twice")
+        self._keys_by_raw_id = {key.raw_id: key for key in self._keys.values()}
         self._upcoming = frozenset(key.key_id for key in upcoming_keys)
         # Kept apart from the ring: only `decode_legacy` ever reads them.
         self._legacy = legacy_secrets(legacy_secret)
@@ -218,11 +213,13 @@ class TicketCodec:
         user_data: str = "",
         login_ms: int | None = None,
         max_lifetime: float | None = None,
+        session_id: str | None = None,
     ) -> Ticket:
         """A new ticket for `user_id`, valid for `max_age` seconds from now.
 
-        Pass the `login_ms` of an existing ticket to reissue it; `max_lifetime`
-        (seconds from login) caps the expiry so reissuing never extends it.
+        Pass the `login_ms` (and `session_id`) of an existing ticket to
+        reissue it; `max_lifetime` (seconds from login) caps the expiry so
+        reissuing never extends it.
         """
         if not isinstance(user_id, str):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise TypeError(f"user_id must be a str, not {type(user_id).__name__}")
@@ -234,32 +231,38 @@ class TicketCodec:
         # Positional: keywords cost 0.33 us of the 3.4 us an issue takes
         # (benchmarks.micro "issue + encode", 2026-11-30).
         return Ticket(
-            user_id, expires, now, login, self._signing.key_id, ip, tokens, user_data
+            user_id,
+            expires,
+            now,
+            login,
+            self._signing.key_id,
+            ip,
+            tokens,
+            user_data,
+            session_id,
         )
 
     def encode(self, ticket: Ticket) -> str:
-        """The signed text of `ticket`, made with the key its `key_id` names."""
+        """The signed text of `ticket`, made with the key its `key_id` names,
+        in the codec's `write_version`. ValueError for a ticket no codec
+        would accept: longer than `MAX_TICKET_LENGTH`, or with what the
+        format cannot hold."""
         key = self._keys.get(ticket.key_id)
         if key is None:
             raise ValueError(f"no key with id {ticket.key_id!r} in the key ring")
-        body = ".".join(
-            (
-                VERSION,
-                key.key_id,
-                _encode_text(ticket.user_id),
-                str(ticket.expires_ms),
-                str(ticket.issued_ms),
-                str(ticket.login_ms),
-                "" if ticket.ip is None else _LIST_MARK + _encode_text(ticket.ip),
-                # Most tickets have no tokens: skipping the join for them
-                # saves 0.22 us of a 3.4 us issue (benchmarks.micro, 2026-11-30).
-                "".join([_LIST_MARK + _encode_text(t) for t in ticket.tokens])
-                if ticket.tokens
-                else "",
-                _encode_text(ticket.user_data),
+        if self._write_version == 2:
+            payload = pack_v2(ticket, key.raw_id)
+            text = v2_text(payload, key.mac_v2.digest(payload))
+        else:
+            body = v1_body(ticket, key.key_id)
+            text = body + "." + encode_b64url(key.mac.digest(body.encode()))
+        if len(text) > MAX_TICKET_LENGTH:
+            raise ValueError(
+                f"this ticket's text would be {len(text)} characters long, over "
+                f"the {MAX_TICKET_LENGTH} that verification accepts: keep user "
+                "ids, tokens and user data short"
             )
-        )
-        return body + "." + key.sign(body)
+        return text
 
     def decode(self, text: str, *, ip: str | None = None) -> Ticket:
         """Verify `text` and return its ticket, or raise `InvalidTicket`.
@@ -310,50 +313,23 @@ class TicketCodec:
         """The ticket of `text` if its form and signature are right."""
         if len(text) > MAX_TICKET_LENGTH:
             raise InvalidTicket("ticket too long")
-        if not text.isascii():
-            raise InvalidTicket("malformed ticket")
-        parts = text.split(".")
-        if len(parts) != _FIELDS:
-            raise InvalidTicket("malformed ticket")
-        if parts[0] != VERSION:
-            raise InvalidTicket("unknown ticket version")
-        key = self._keys.get(parts[1])
-        if key is None:
-            raise InvalidTicket("unknown signing key")
-        body = text[: -len(parts[-1]) - 1]
-        if not hmac.compare_digest(key.sign(body), parts[-1]):
-            raise InvalidTicket("bad signature")
-        return self._parse(parts)
-
-    @staticmethod
-    def _parse(parts: list[str]) -> Ticket:
-        # Only text we signed reaches here, but it is parsed defensively all the
-        # same: a leaked key must not become a way to crash the server.
-        _, key_id, user, expires, issued, login, ip, tokens, data, _ = parts
-        expires_ms, issued_ms, login_ms = _time(expires), _time(issued), _time(login)
-        try:
-            # Positional, and no token list built for a ticket without tokens:
-            # each saves 0.3 us of the 4.7 us a new ticket's verification takes
-            # (benchmarks.micro "decode, uncached", 2026-11-30).
-            return Ticket(
-                _decode_text(user),
-                expires_ms,
-                issued_ms,
-                login_ms,
-                key_id,
-                _decode_text(ip[1:]) if ip else None,
-                tuple([_decode_text(t) for t in tokens.split(_LIST_MARK)[1:]])
-                if tokens
-                else (),
-                _decode_text(data),
-            )
-        except (binascii.Error, UnicodeError) as exc:
-            raise InvalidTicket("malformed ticket") from exc
-
-
-def _time(field: str) -> int:
-    """A time field: at most 15 digits (the text is ASCII, checked first, so
-    `isdigit` means 0-9)."""
-    if not field.isdigit() or len(field) > _MAX_TIME_DIGITS:
-        raise InvalidTicket("malformed time field")
-    return int(field)
+        if text.startswith(V2_PREFIX):
+            raw_id, payload, mac = split_v2(text)
+            key = self._keys_by_raw_id.get(raw_id)
+            if key is None:
+                raise InvalidTicket("unknown signing key")
+            if not hmac.compare_digest(key.mac_v2.digest(payload), mac):
+                raise InvalidTicket("bad signature")
+            return unpack_v2(payload, key.key_id)
+        if text.startswith(V1_PREFIX):
+            if not text.isascii():
+                raise InvalidTicket("malformed ticket")
+            key_id, body, mac_text, fields = split_v1(text)
+            key = self._keys.get(key_id)
+            if key is None:
+                raise InvalidTicket("unknown signing key")
+            expected = encode_b64url(key.mac.digest(body.encode("ascii")))
+            if not hmac.compare_digest(expected, mac_text):
+                raise InvalidTicket("bad signature")
+            return unpack_v1(fields)
+        raise InvalidTicket("unknown ticket version")

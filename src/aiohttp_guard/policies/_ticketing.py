@@ -20,7 +20,13 @@ from ..audit import audit
 from ..configuration import warn_configuration
 from ..identity import Identity
 from ..request_state import RequestState
-from ..tickets import LEGACY_KEY_ID, VERSION, InvalidTicket, Ticket, TicketCodec
+from ..tickets import (
+    FORMAT_PREFIXES,
+    LEGACY_KEY_ID,
+    InvalidTicket,
+    Ticket,
+    TicketCodec,
+)
 from .base import AbstractAuthentication
 
 __all__ = [
@@ -215,6 +221,7 @@ class TicketPolicyBase(AbstractAuthentication):
             user_data=ticket.user_data,
             login_ms=ticket.login_ms,
             max_lifetime=self.max_lifetime,
+            session_id=ticket.session_id,
         )
 
     def verify(self, request: web.BaseRequest, text: object) -> Ticket | None:
@@ -230,7 +237,7 @@ class TicketPolicyBase(AbstractAuthentication):
                 self._warn_unbindable(request)
                 return None
         try:
-            if self.accept_legacy and not text.startswith(f"{VERSION}."):
+            if self.accept_legacy and not text.startswith(FORMAT_PREFIXES):
                 ticket = self.codec.decode_legacy(text, ip=ip, max_age=self.max_age)
             else:
                 ticket = self.codec.decode(text, ip=ip)
