@@ -63,8 +63,8 @@ class BearerTicketPolicy(TicketPolicyBase):
         return "Bearer"
 
     async def identify(self, request: web.Request) -> Identity | None:
-        ticket = self.verify(request, bearer_token(request))
-        return None if ticket is None else self.identity_of(ticket)
+        known = self.recognize(request, bearer_token(request))
+        return None if known is None else known.identity
 
     async def remember(self, request: web.Request, user_id: str) -> str:
         return self.codec.encode(self.ticket_for(user_id, request.remote))

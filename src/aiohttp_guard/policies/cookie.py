@@ -121,12 +121,12 @@ class CookieTicketPolicy(NamedTicketPolicy):
         header = request.headers.get(hdrs.COOKIE)
         if not header:
             return None
-        ticket = self.verify(request, cookie_value(header, self.cookie_name))
-        if ticket is None:
+        known = self.recognize(request, cookie_value(header, self.cookie_name))
+        if known is None:
             return None
-        identity = self.identity_of(ticket)
-        if self.needs_reissue(ticket):
-            self._state(request).renew = ticket
+        identity = known.identity
+        if self.codec.now_ms() >= known.renew_from_ms:
+            self._state(request).renew = known.ticket
             RequestState.current(request).want_renewal(identity)
         return identity
 
@@ -170,15 +170,25 @@ class CookieTicketPolicy(NamedTicketPolicy):
             # written this cookie already: a login or logout has the last word.
             and self.cookie_name not in response.cookies
         ):
-            self._send(request, response, self.renewed(state.renew))
+            renewal = self.renewal(state.renew)
+            if renewal is None:
+                return
+            self._send(request, response, *renewal)
             request_state.note_ticket_change()
             self.audit_renewal(request, state.renew)
 
     def _send(
-        self, request: web.Request, response: web.StreamResponse, ticket: Ticket
+        self,
+        request: web.Request,
+        response: web.StreamResponse,
+        ticket: Ticket,
+        text: str | None = None,
     ) -> None:
+        """Set the cookie to `ticket` (whose `text` may be encoded already)."""
         max_age = max(0, (ticket.expires_ms - ticket.issued_ms) // 1000)
-        self._set_cookie(request, response, self.codec.encode(ticket), max_age=max_age)
+        if text is None:
+            text = self.codec.encode(ticket)
+        self._set_cookie(request, response, text, max_age=max_age)
 
     def _set_cookie(
         self,

@@ -66,13 +66,13 @@ class SessionTicketPolicy(NamedTicketPolicy):
     async def identify(self, request: web.Request) -> Identity | None:
         session = await get_session(request)
         text = session.get(self.cookie_name)
-        ticket = self.verify(request, text)
-        if ticket is None:
+        known = self.recognize(request, text)
+        if known is None:
             return None
-        identity = self.identity_of(ticket)
-        if self.needs_reissue(ticket):
+        identity = known.identity
+        if self.codec.now_ms() >= known.renew_from_ms:
             state = RequestState.current(request)
-            state.set_note(self, _Renewal(ticket, cast("str", text)))
+            state.set_note(self, _Renewal(known.ticket, cast("str", text)))
             state.want_renewal(identity)
         return identity
 
@@ -138,7 +138,10 @@ class SessionTicketPolicy(NamedTicketPolicy):
         stored = await storage.load_session(request)
         if stored.get(self.cookie_name) != note.text:
             return
-        session[self.cookie_name] = self.codec.encode(self.renewed(note.ticket))
+        renewal = self.renewal(note.ticket)
+        if renewal is None:
+            return
+        session[self.cookie_name] = renewal[1]
         RequestState.current(request).note_ticket_change()
         self.audit_renewal(request, note.ticket)
 
