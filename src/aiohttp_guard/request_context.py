@@ -18,7 +18,6 @@ from aiohttp import web
 from .audit import audit, audit_enabled
 from .authenticator import SERVICE, Authenticator
 from .identity import Identity
-from .principals import principal_set
 from .request_state import STATE, RequestState
 
 __all__ = ["RequestContext"]
@@ -144,8 +143,8 @@ class RequestContext(RequestState):
             identity = await self.identity()
             user_id = None if identity is None else identity.user_id
             groups = await self.authenticator.resolve_groups(user_id)
-            user = None if user_id is None else self.authenticator.user(user_id)
-            self._principals, self._principals_known = principal_set(groups, user), True
+            principals = self.authenticator.principals_of(user_id, groups)
+            self._principals, self._principals_known = principals, True
         return self._principals
 
     def unauthenticated(self, reason: str = "not logged in") -> web.HTTPException:
