@@ -8,11 +8,14 @@ import string
 import struct
 from typing import Literal
 
+import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from aiohttp_guard import InvalidTicket, Ticket, TicketCodec
+from aiohttp_guard._ticket_v2 import pack_v2, unpack_v2
+from aiohttp_guard._ticket_v2 import v2_text as join_v2
 from aiohttp_guard.tickets import MAX_TICKET_LENGTH
 
 from .conftest import OTHER_SECRET, SECRET, Clock
@@ -341,13 +344,12 @@ def header(
 
 
 def retarget(text: str, user_id: str) -> str:
-    """A v2 ticket of a user id alone, naming `user_id` instead, under its
-    own MAC: well formed, but signed for someone else."""
+    """A v2 ticket naming `user_id` instead, every other field as it was,
+    under its own MAC: well formed, but signed for someone else."""
     blob = blob_of(text)
-    assert blob[30] == 0  # no fields after the user id
-    user = user_id.encode()
-    payload = blob[:31] + struct.pack(">H", len(user)) + user
-    return v2_text(payload + bytes(-(len(payload) + 32) % 3) + blob[-32:])
+    ticket = unpack_v2(blob[:-32], "any")
+    payload = pack_v2(attrs.evolve(ticket, user_id=user_id), blob[:6])
+    return join_v2(payload, blob[-32:])
 
 
 def test_v2_refuses_a_user_id_swapped_under_the_same_mac() -> None:

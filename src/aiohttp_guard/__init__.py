@@ -15,6 +15,12 @@ from .configuration import ConfigurationWarning
 from .contexts import Context
 from .cross_origin import CrossOriginProtection, csrf_exempt
 from .guards import AllOf, AnyOf, Authenticated, BaseGuard, Guard, Public, Requires
+from .login_sessions import (
+    EARLIER_LOGINS,
+    LoginSession,
+    MemorySessionRegistry,
+    SessionRegistry,
+)
 from .login_throttle import LoginThrottle
 from .policies import (
     AbstractAuthentication,
@@ -44,6 +50,7 @@ __all__ = [
     "ACE",
     "ACL",
     "ALL_PERMISSIONS",
+    "EARLIER_LOGINS",
     "AbstractAuthentication",
     "AllOf",
     "Allow",
@@ -69,8 +76,10 @@ __all__ = [
     "Guard",
     "Identity",
     "InvalidTicket",
+    "LoginSession",
     "LoginThrottle",
     "MemoryRevocationStore",
+    "MemorySessionRegistry",
     "Permission",
     "PolicyChain",
     "Public",
@@ -79,6 +88,7 @@ __all__ = [
     "Requires",
     "RevocationStore",
     "RouteGuard",
+    "SessionRegistry",
     "SessionTicketPolicy",
     "Ticket",
     "TicketCodec",

@@ -22,7 +22,7 @@ from .revocation import (
     Unknown,
 )
 
-__all__ = ["RevocationCheck", "revoked_by"]
+__all__ = ["RevocationCheck", "known_not_before", "revoked_by"]
 
 log = logging.getLogger("aiohttp_guard")
 
@@ -51,22 +51,22 @@ class RevocationCheck:
     def __init__(self, store: RevocationStore, ttl: float | None) -> None:
         self.store = store
         self.ttl = ttl
-        self._known = _known_not_before(store)
+        self._known = known_not_before(store)
         self.down = False
         self._warned_no_issue_time = False
 
     def __repr__(self) -> str:
         return f"RevocationCheck({self.store!r}, ttl={self.ttl!r})"
 
-    def known_revoked(self, identity: Identity) -> bool | None:
+    def known_revoked(self, identity: Identity, key: str | None = None) -> bool | None:
         """Whether `identity` was revoked, when the store tells without a
         look-up (a memory store; a Redis store's copy in memory); None when
         `revoked` must be awaited. Most requests then cost no coroutine
-        (benchmarks.inprocess)."""
+        (benchmarks.inprocess). The entry looked up is the user's, or `key`."""
         known = self._known
         if known is None:
             return None
-        not_before = known(identity.user_id)
+        not_before = known(identity.user_id if key is None else key)
         if not_before is Unknown.UNKNOWN:
             return None
         if self.down:
@@ -75,11 +75,13 @@ class RevocationCheck:
             self._warn_no_issue_time()
         return revoked_by(identity, not_before)
 
-    async def revoked(self, identity: Identity) -> bool:
-        """Whether `identity` was revoked; raises what the store raised when
-        it does not answer."""
+    async def revoked(self, identity: Identity, key: str | None = None) -> bool:
+        """Whether `identity` was revoked (by the user's entry, or `key`'s);
+        raises what the store raised when it does not answer."""
         try:
-            not_before = await self.store.not_before(identity.user_id)
+            not_before = await self.store.not_before(
+                identity.user_id if key is None else key
+            )
         except Exception as exc:
             self.store_failed(exc)
             raise
@@ -115,17 +117,24 @@ class RevocationCheck:
             error=type(exc).__name__,
         )
 
-    async def revoke(self, user_id: str) -> None:
-        """Refuse every ticket of `user_id` issued before now; returns once
-        tickets issued afterwards are no longer covered."""
-        # Tickets tell their issue time in milliseconds: one issued earlier in
-        # this very millisecond must be revoked too, so the limit is the next
-        # one, and this returns only once it has come, so that tickets issued
-        # afterwards (this device's new login) are not.
-        not_before = int(time.time() * 1000) + 1
-        await self.store.revoke(user_id, not_before, self.ttl)
+    async def revoke(self, user_id: str, not_before: int | None = None) -> None:
+        """Refuse every ticket of `user_id` (or of the entry of that key)
+        issued before now, or before `not_before` (ms); returns once tickets
+        issued afterwards are no longer covered. Raises what the store
+        raised when it does not answer."""
+        if not_before is None:
+            # Tickets tell their issue time in milliseconds: one issued earlier
+            # in this very millisecond must be revoked too, so the limit is the
+            # next one, and this returns only once it has come, so that
+            # tickets issued afterwards (this device's new login) are not.
+            not_before = int(time.time() * 1000) + 1
+        try:
+            await self.store.revoke(user_id, not_before, self.ttl)
+        except Exception as exc:
+            self.store_failed(exc)
+            raise
         wait = not_before / 1000 - time.time()
-        if wait > 0:
+        if 0 < wait < 1:
             await asyncio.sleep(wait)
 
     def _warn_no_issue_time(self) -> None:
@@ -140,7 +149,7 @@ class RevocationCheck:
             )
 
 
-def _known_not_before(store: RevocationStore) -> Callable[[str], Known] | None:
+def known_not_before(store: RevocationStore) -> Callable[[str], Known] | None:
     """The store's answer without a look-up, where its own look-up is the one
     asked: a subclass with a look-up of its own (another source) is always
     asked."""

@@ -17,7 +17,9 @@ from aiohttp import web
 from ._fifo_cache import FifoCache
 from ._maybe_await import maybe_await
 from ._revocation_check import RevocationCheck
+from ._session_check import SessionCheck
 from .access_control import ACL
+from .login_sessions import MemorySessionRegistry, SessionRegistry
 from .policies.base import AbstractAuthentication
 from .principals import User, principal_set
 from .refusals import ErrorHandler, refusal
@@ -49,6 +51,8 @@ class Authenticator:
         revocations: Where `logout_everywhere` times are kept; None keeps
             them in this process's memory.
         error_handler: Builds the answers to refused requests.
+        sessions: Where login sessions are recorded; None keeps them in
+            this process's memory.
     """
 
     def __init__(
@@ -58,6 +62,7 @@ class Authenticator:
         groups: GroupResolver | None,
         revocations: RevocationStore | None,
         error_handler: ErrorHandler,
+        sessions: SessionRegistry | None = None,
     ) -> None:
         if groups is not None and not callable(groups):
             raise TypeError("groups must be a callable taking a user id (or None)")
@@ -77,6 +82,16 @@ class Authenticator:
         #: Whether the store is the default one, which a parent app's
         #: service may replace with its own (see `AuthService.setup`).
         self.default_store = revocations is None
+        registry = MemorySessionRegistry() if sessions is None else sessions
+        self.sessions_check = SessionCheck(
+            registry,
+            self.revocation.ttl,
+            # A record lives as long as the session's latest ticket could,
+            # counted from a last sight written up to an interval late.
+            None if age is None else age + registry.last_seen_interval,
+        )
+        #: Whether the registry is the default one (shared like the store).
+        self.default_registry = sessions is None
         self._warned_no_groups = False
 
     def principals_of(
@@ -122,6 +137,17 @@ class Authenticator:
         check.ttl = None if check.ttl is None or own is None else max(check.ttl, own)
         self.revocation = check
         self.default_store = False
+
+    def share_sessions(self, other: Authenticator) -> None:
+        """Record and check login sessions as `other` does from now on (a
+        parent app's service whose tickets this one accepts): ending a
+        session through either refuses its tickets in both."""
+        check = other.sessions_check
+        own = self.sessions_check.ends.ttl
+        ends = check.ends
+        ends.ttl = None if ends.ttl is None or own is None else max(ends.ttl, own)
+        self.sessions_check = check
+        self.default_registry = False
 
     async def resolve_groups(self, user_id: str | None) -> Groups:
         """The group resolver's answer for `user_id` (no resolver: no groups)."""

@@ -19,8 +19,11 @@ class Identity:
         issued_ms: When the credential was issued, in milliseconds since the
             epoch. None when the policy cannot tell, which any revocation of
             the user refuses.
+        session_id: The login session the credential belongs to (see
+            `login_sessions`), or None for a credential made without one.
     """
 
     user_id: str
     login_ms: int | None = None
     issued_ms: int | None = None
+    session_id: str | None = None

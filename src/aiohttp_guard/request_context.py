@@ -15,10 +15,12 @@ from collections.abc import Hashable
 
 from aiohttp import web
 
-from .audit import audit, audit_enabled
+from ._session_check import end_key
+from .audit import audit
 from .authenticator import SERVICE, Authenticator
 from .identity import Identity
 from .request_state import STATE, RequestState
+from .revocation import Unknown
 
 __all__ = ["RequestContext"]
 
@@ -101,34 +103,70 @@ class RequestContext(RequestState):
     async def identity(self) -> Identity | None:
         """The request's `Identity`, or None when anonymous.
 
-        A ticket revoked by `logout_everywhere` is forgotten (its cookie
-        cleared); when the revocation store cannot be reached, this raises
-        the service's 503 rather than trust the ticket.
+        A ticket revoked by `logout_everywhere`, or of a login session that
+        was ended, is forgotten (its cookie cleared); when the revocation
+        store or the session registry cannot be reached, this raises the
+        service's 503 rather than trust the ticket.
         """
         if not self._identity_known:
             authenticator = self.authenticator
             request = self.request
             identity = await authenticator.policy.identify(request)
             if identity is not None:
-                check = authenticator.revocation
-                revoked = check.known_revoked(identity)
-                if revoked is None:
+                key = end_key(identity.user_id, identity.session_id)
+                refused = self._known_refusal(identity, key)
+                if refused is Unknown.UNKNOWN:
                     try:
-                        revoked = await check.revoked(identity)
+                        refused = await self._refusal_of(identity, key)
                     except Exception as exc:
                         raise authenticator.unavailable(request) from exc
-                if revoked:
+                if refused is not None:
                     await authenticator.policy.forget(request)
                     audit(
-                        "revoked",
+                        refused,
                         logging.INFO,
-                        f"a revoked ticket of {identity.user_id!r} was refused",
+                        f"a ticket of {identity.user_id!r} was refused: "
+                        + ("revoked" if refused == "revoked" else "its session ended"),
                         request,
                         user_id=identity.user_id,
                     )
                     identity = None
+                else:
+                    sessions = authenticator.sessions_check
+                    if sessions.due(key):
+                        policy = authenticator.policy.session_kind(request) or ""
+                        await sessions.seen(identity, key, request, policy)
             self._identity, self._identity_known = identity, True
         return self._identity
+
+    def _known_refusal(self, identity: Identity, key: str) -> str | Unknown | None:
+        """`_refusal_of`, when the stores tell without a look-up (most
+        requests: no coroutine), else `Unknown.UNKNOWN`."""
+        revoked = self.authenticator.revocation.known_revoked(identity)
+        if revoked is None:
+            return Unknown.UNKNOWN
+        if revoked:
+            return "revoked"
+        ended = self.authenticator.sessions_check.known_ended(identity, key)
+        if ended is None:
+            return Unknown.UNKNOWN
+        return "session_ended" if ended else None
+
+    async def _refusal_of(self, identity: Identity, key: str) -> str | None:
+        """Why `identity` must be refused ("revoked" by `logout_everywhere`,
+        "session_ended": `key`, its session's `end_key`, was ended), or None;
+        raises when a store does not answer."""
+        check = self.authenticator.revocation
+        revoked = check.known_revoked(identity)
+        if revoked is None:
+            revoked = await check.revoked(identity)
+        if revoked:
+            return "revoked"
+        sessions = self.authenticator.sessions_check
+        ended = sessions.known_ended(identity, key)
+        if ended is None:
+            ended = await sessions.ended(identity, key)
+        return "session_ended" if ended else None
 
     async def user_id(self) -> str | None:
         """The request's user id, or None when anonymous."""
@@ -161,8 +199,21 @@ class RequestContext(RequestState):
     async def remember(self, user_id: str) -> str | None:
         """Log `user_id` in; see `AuthService.remember`."""
         self._check_not_finished("remember")
-        policy = self.authenticator.policy
-        token = await policy.remember(self.request, user_id)
+        authenticator = self.authenticator
+        policy = authenticator.policy
+        request = self.request
+        kind = policy.session_kind(request)
+        if kind is not None:
+            try:
+                self.starting_session = await authenticator.sessions_check.start(
+                    request, user_id, kind
+                )
+            except Exception as exc:
+                raise authenticator.unavailable(request) from exc
+        try:
+            token = await policy.remember(request, user_id)
+        finally:
+            self.starting_session = None
         self.forget_resolved()
         self.renewal, self.ticket_changed = None, True
         audit(
@@ -176,15 +227,17 @@ class RequestContext(RequestState):
         return token
 
     async def forget(self) -> None:
-        """Log the client out; see `AuthService.forget`."""
+        """Log the client out and end its login session; see
+        `AuthService.forget`."""
         self._check_not_finished("forget")
-        user_id = await self._user_logging_out()
+        identity = await self._identity_logging_out()
         await self.authenticator.policy.forget(self.request)
         self.forget_resolved()
         # Anonymous for the rest of the request, even where the client keeps
         # its credential (a bearer token).
         self._identity, self._identity_known = None, True
         self.renewal, self.ticket_changed = None, True
+        user_id = None if identity is None else identity.user_id
         audit(
             "logout",
             logging.INFO,
@@ -192,17 +245,30 @@ class RequestContext(RequestState):
             self.request,
             user_id=user_id,
         )
+        if identity is not None and identity.session_id is not None:
+            try:
+                await self.authenticator.sessions_check.end(
+                    identity.user_id, identity.session_id, owned=True
+                )
+            except Exception as exc:
+                # The cookie is cleared all the same; the client is told
+                # that its session could not be ended everywhere.
+                raise self.authenticator.unavailable(self.request) from exc
 
-    async def _user_logging_out(self) -> str | None:
-        """Who a logout logs out, for the audit log: resolved only when the
-        log is on, and never failing the logout (a revocation store that does
-        not answer leaves it unknown)."""
-        if not audit_enabled("logout", logging.INFO):
-            return None
+    async def _identity_logging_out(self) -> Identity | None:
+        """Who a logout logs out. When a store does not answer, the identity
+        the credential claims, unchecked: it only names the session to end
+        (ending a session of the client's own ticket is harmless), and the
+        credential is forgotten all the same."""
+        if self._identity_known:
+            return self._identity
         try:
-            return await self.user_id()
+            return await self.identity()
         except Exception:
-            return None
+            try:
+                return await self.authenticator.policy.identify(self.request)
+            except Exception:
+                return None
 
     @property
     def known_user_id(self) -> str | None:
@@ -223,13 +289,11 @@ class RequestContext(RequestState):
         renewal = self.renewal
         if renewal is None or (self._identity_known and self._identity is not renewal):
             return False  # logged out, or in again as someone else
-        check = self.authenticator.revocation
-        revoked = check.known_revoked(renewal)
-        if revoked is None:
-            try:
-                revoked = await check.revoked(renewal)
-            except Exception:
-                return False
+        key = end_key(renewal.user_id, renewal.session_id)
+        try:
+            revoked = await self._refusal_of(renewal, key) is not None
+        except Exception:
+            return False
         if revoked:
             await self.authenticator.policy.forget(self.request)
             self._identity, self._identity_known = None, True

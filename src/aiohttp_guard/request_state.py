@@ -37,6 +37,7 @@ class RequestState:
         "outer",
         "renewal",
         "renewal_refused",
+        "starting_session",
         "ticket_changed",
     )
 
@@ -53,6 +54,9 @@ class RequestState:
         self.ticket_changed = False
         #: The response's ticket is written: too late to change it.
         self.finished = False
+        #: The id of the login session a `remember` under way starts, for
+        #: the policy to put in the credential it issues.
+        self.starting_session: str | None = None
 
     @staticmethod
     def current(request: web.BaseRequest) -> RequestState:

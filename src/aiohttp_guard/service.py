@@ -34,6 +34,7 @@ from .contexts import (
 from .cross_origin import DEFAULT_PROTECTION, CrossOriginProtection
 from .guards import Guard
 from .identity import Identity
+from .login_sessions import EARLIER_LOGINS, LoginSession, SessionRegistry
 from .middleware import make_middleware
 from .policies.base import AbstractAuthentication
 from .policies.chain import PolicyChain
@@ -71,6 +72,10 @@ class AuthService(Authenticator):
             another site's page made a browser send, before any guard or
             handler runs; `None` turns it off. Default: a
             `CrossOriginProtection()` trusting no other origin.
+        sessions: Records every login as a session its user can list and
+            end (`sessions`, `end_session`). Default: a
+            `MemorySessionRegistry()` (one process); a
+            `RedisSessionRegistry` for several instances.
     """
 
     def __init__(
@@ -83,6 +88,7 @@ class AuthService(Authenticator):
         login_url: str | None = None,
         error_handler: ErrorHandler | None = None,
         csrf: CrossOriginProtection | None = DEFAULT_PROTECTION,
+        sessions: SessionRegistry | None = None,
     ) -> None:
         if isinstance(policy, list | tuple):
             policy = PolicyChain(policy)
@@ -106,6 +112,7 @@ class AuthService(Authenticator):
             groups=groups,
             revocations=revocations,
             error_handler=error_handler or DefaultErrorHandler(login_url=login_url),
+            sessions=sessions,
         )
         self.default = default
         #: The service's cross-origin protection (None when turned off).
@@ -169,6 +176,11 @@ class AuthService(Authenticator):
                 or not own & nested.policy.credential_ids()
             ):
                 continue
+            if nested.sessions_check is not self.sessions_check and (
+                nested.default_registry
+                or nested.sessions_check.registry is self.sessions_check.registry
+            ):
+                nested.share_sessions(self)
             if nested.default_store or nested.revocations is self.revocations:
                 nested.share_revocations(self)
             else:
@@ -288,6 +300,15 @@ class AuthService(Authenticator):
         too; call `remember` after this to keep them logged in here.
         """
         await self.revocation.revoke(user_id)
+        try:
+            await self.sessions_check.forget_user(user_id)
+        except Exception as exc:  # the tickets are refused all the same
+            log.warning(
+                "aiohttp_guard: the session records of %r were not removed "
+                "after logout_everywhere: %r",
+                user_id,
+                exc,
+            )
         by = None
         if request is not None:
             context = RequestContext.of(request)
@@ -301,6 +322,65 @@ class AuthService(Authenticator):
             user_id=user_id,
             by=by,
         )
+
+    # -- login sessions ----------------------------------------------------
+
+    async def sessions(self, user_id: str) -> list[LoginSession]:
+        """The live login sessions of `user_id`, newest first (with one
+        `EARLIER_LOGINS` entry for the logins made without a session id,
+        once one of them has been seen). Raises when the registry does not
+        answer."""
+        return await self.sessions_check.registry.of_user(user_id)
+
+    async def current_session(self, request: web.Request) -> LoginSession | None:
+        """The login session of the request's own credential, or None
+        (anonymous, or a session with no record)."""
+        identity = await self.identity(request)
+        if identity is None:
+            return None
+        wanted = identity.session_id or EARLIER_LOGINS
+        for session in await self.sessions(identity.user_id):
+            if session.id == wanted:
+                return session
+        return None
+
+    async def end_session(
+        self, user_id: str, session_id: str, request: web.Request | None = None
+    ) -> bool:
+        """End one login session of `user_id` (a lost phone): its tickets
+        are refused from now on, on every instance sharing the registry;
+        `EARLIER_LOGINS` ends the logins made without a session id. Only a
+        session recorded for that user is ended: returns whether one was.
+        Raises when the registry does not answer."""
+        ended = await self.sessions_check.end(user_id, session_id)
+        if ended:
+            audit(
+                "session_end",
+                logging.INFO,
+                f"a login session of {user_id!r} was ended",
+                request,
+                user_id=user_id,
+            )
+        return ended
+
+    async def end_other_sessions(self, request: web.Request) -> int:
+        """End every login session of the request's user but the request's
+        own; returns how many recorded ones ended. Raises a `RuntimeError`
+        for an anonymous request, and when the registry does not answer."""
+        identity = await self.identity(request)
+        if identity is None:
+            raise RuntimeError("end_other_sessions needs a logged-in request")
+        count = await self.sessions_check.end_all(
+            identity.user_id, keep=identity.session_id or EARLIER_LOGINS
+        )
+        audit(
+            "session_end",
+            logging.INFO,
+            f"{count} other login sessions of {identity.user_id!r} were ended",
+            request,
+            user_id=identity.user_id,
+        )
+        return count
 
     # -- authorization -----------------------------------------------------
 

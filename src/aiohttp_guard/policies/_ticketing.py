@@ -215,10 +215,12 @@ class TicketPolicyBase(AbstractAuthentication):
         identity = await self.identify(request)
         return None if identity is None else identity.user_id
 
-    def ticket_for(self, user_id: str, address: str | None) -> Ticket:
+    def ticket_for(
+        self, user_id: str, address: str | None, session_id: str | None = None
+    ) -> Ticket:
         """A new login ticket for `user_id` on a client at `address` (used
         only when the policy binds tickets to addresses, and then it must be
-        an IP address)."""
+        an IP address), in the login session `session_id`."""
         ip = None
         if self.include_ip:
             ip = canonical_ip(address)
@@ -230,7 +232,11 @@ class TicketPolicyBase(AbstractAuthentication):
                     "client's address behind a proxy, or set include_ip=False"
                 )
         return self.codec.issue(
-            user_id, self.max_age, ip=ip, max_lifetime=self.max_lifetime
+            user_id,
+            self.max_age,
+            ip=ip,
+            max_lifetime=self.max_lifetime,
+            session_id=session_id,
         )
 
     def audit_renewal(self, request: web.BaseRequest, ticket: Ticket) -> None:
@@ -372,7 +378,15 @@ class TicketPolicyBase(AbstractAuthentication):
 
     def identity_of(self, ticket: Ticket) -> Identity:
         """The `Identity` a ticket proves."""
-        return Identity(ticket.user_id, ticket.login_ms, ticket.issued_ms)
+        return Identity(
+            ticket.user_id, ticket.login_ms, ticket.issued_ms, ticket.session_id
+        )
+
+    def session_ticket_for(self, request: web.Request, user_id: str) -> Ticket:
+        """A new login ticket for `user_id` from `request`, in the login
+        session the service is starting, if any."""
+        session_id = RequestState.current(request).starting_session
+        return self.ticket_for(user_id, request.remote, session_id)
 
 
 class NamedTicketPolicy(TicketPolicyBase):

@@ -38,6 +38,15 @@ class AbstractAuthentication(abc.ABC):
         with it."""
         return int(time.time() * 1000)
 
+    def session_kind(self, request: web.Request) -> str | None:
+        """What a login through `remember` on `request` is called in a
+        user's list of sessions ("cookie", "session", "bearer"), when the
+        credentials this policy issues carry the login session's id (read
+        from `RequestState.starting_session` by `remember`); None (the
+        default) when they do not: the service then starts no session, and
+        the user's logins through this policy show as their earlier logins."""
+        return None
+
     def credential_ids(self) -> frozenset[Hashable]:
         """What makes a credential valid for this policy: the ids of the keys
         that verify it. Two services whose policies share one accept each

@@ -67,7 +67,10 @@ class BearerTicketPolicy(TicketPolicyBase):
         return None if known is None else known.identity
 
     async def remember(self, request: web.Request, user_id: str) -> str:
-        return self.codec.encode(self.ticket_for(user_id, request.remote))
+        return self.codec.encode(self.session_ticket_for(request, user_id))
+
+    def session_kind(self, request: web.Request) -> str | None:
+        return "bearer"
 
     async def forget(self, request: web.Request) -> None:
         return None

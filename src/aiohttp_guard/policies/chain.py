@@ -79,6 +79,10 @@ class PolicyChain(AbstractAuthentication):
         identity = await self.identify(request)
         return None if identity is None else identity.user_id
 
+    def session_kind(self, request: web.Request) -> str | None:
+        """That of the policy `remember` goes to."""
+        return self._in_charge(request).session_kind(request)
+
     async def remember(self, request: web.Request, user_id: str) -> str | None:
         return await self._in_charge(request).remember(request, user_id)
 

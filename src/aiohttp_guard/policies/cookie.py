@@ -134,7 +134,7 @@ class CookieTicketPolicy(NamedTicketPolicy):
         state = self._state(request)
         state.written, state.ticket, state.renew = (
             True,
-            self.ticket_for(user_id, request.remote),
+            self.session_ticket_for(request, user_id),
             None,
         )
 
@@ -210,6 +210,9 @@ class CookieTicketPolicy(NamedTicketPolicy):
             httponly=self.httponly,
             samesite=self.samesite,
         )
+
+    def session_kind(self, request: web.Request) -> str | None:
+        return "cookie"
 
     def challenge(self, request: web.Request) -> str | None:
         return f'Cookie realm="aiohttp_guard", cookie-name="{self.cookie_name}"'

@@ -86,7 +86,7 @@ class SessionTicketPolicy(NamedTicketPolicy):
                 carried = {}
         session = await new_session(request)
         session.update(carried)
-        ticket = self.ticket_for(user_id, request.remote)
+        ticket = self.session_ticket_for(request, user_id)
         session[self.cookie_name] = self.codec.encode(ticket)
         RequestState.current(request).set_note(self, _WRITTEN)
 
@@ -144,6 +144,9 @@ class SessionTicketPolicy(NamedTicketPolicy):
         session[self.cookie_name] = renewal[1]
         RequestState.current(request).note_ticket_change()
         self.audit_renewal(request, note.ticket)
+
+    def session_kind(self, request: web.Request) -> str | None:
+        return "session"
 
     def challenge(self, request: web.Request) -> str | None:
         return 'Cookie realm="aiohttp_guard"'
