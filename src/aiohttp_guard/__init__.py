@@ -40,6 +40,7 @@ from .principals import (
     User,
 )
 from .redirects import is_safe_next, safe_next
+from .redis_sessions import RedisSessionRegistry
 from .refusals import DefaultErrorHandler, ErrorHandler, preferred_format
 from .request_context import RequestContext
 from .revocation import MemoryRevocationStore, RedisRevocationStore, RevocationStore
@@ -84,6 +85,7 @@ __all__ = [
     "PolicyChain",
     "Public",
     "RedisRevocationStore",
+    "RedisSessionRegistry",
     "RequestContext",
     "Requires",
     "RevocationStore",

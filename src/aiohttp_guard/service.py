@@ -139,7 +139,9 @@ class AuthService(Authenticator):
         # a nested service takes the store it will keep for good.
         app.on_startup.insert(0, self._share_revocations)
         app.on_startup.append(self._open_revocations)
+        app.on_startup.append(self._open_sessions)
         app.on_cleanup.append(self._close_revocations)
+        app.on_cleanup.append(self._close_sessions)
 
     async def _open_revocations(self, app: web.Application) -> None:
         """A store that can be opened (`RedisRevocationStore` starts its epoch
@@ -160,6 +162,26 @@ class AuthService(Authenticator):
         close_store: Callable[[], Any] | None = getattr(self.revocations, "close", None)
         if close_store is not None:
             await close_store()
+
+    async def _open_sessions(self, app: web.Application) -> None:
+        """A session registry that can be opened (`RedisSessionRegistry`
+        starts following Redis) is opened at startup, like the revocation
+        store; one that cannot be reached yet fails closed meanwhile."""
+        registry = self.sessions_check.registry
+        open_registry: Callable[[], Any] | None = getattr(registry, "open", None)
+        if open_registry is None:
+            return
+        try:
+            await open_registry()
+        except Exception as exc:
+            self.sessions_check.ends.store_failed(exc, at_startup=True)
+
+    async def _close_sessions(self, app: web.Application) -> None:
+        """A session registry that was opened is closed again at cleanup."""
+        registry = self.sessions_check.registry
+        close_registry: Callable[[], Any] | None = getattr(registry, "close", None)
+        if close_registry is not None:
+            await close_registry()
 
     async def _share_revocations(self, app: web.Application) -> None:
         """A sub-application's service that accepts this service's tickets
