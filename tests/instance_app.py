@@ -16,6 +16,7 @@ from aiohttp_guard import (
     AuthService,
     CookieTicketPolicy,
     RedisRevocationStore,
+    RedisSessionRegistry,
     TicketCodec,
     get_auth,
     remember,
@@ -29,7 +30,10 @@ def make_app(
     service = AuthService(
         CookieTicketPolicy(TicketCodec(secrets, upcoming=upcoming), max_age=600),
         revocations=RedisRevocationStore(redis, prefix=prefix),
+        sessions=RedisSessionRegistry(redis, prefix=prefix + "sessions:"),
     )
+    registry = service.sessions_check.registry
+    assert isinstance(registry, RedisSessionRegistry)
 
     async def login(request: web.Request) -> web.Response:
         await remember(request, request.query["user"])
@@ -44,10 +48,22 @@ def make_app(
         return web.Response(text="done")
 
     async def store(request: web.Request) -> web.Response:
-        """Whether revocations are looked up in memory right now."""
+        """Whether revocations and ended sessions are looked up in memory
+        right now."""
         revocations = service.revocations
         assert isinstance(revocations, RedisRevocationStore)
-        return web.Response(text="mirrored" if revocations.mirrored else "asking")
+        both = revocations.mirrored and registry.mirrored
+        return web.Response(text="mirrored" if both else "asking")
+
+    async def end(request: web.Request) -> web.Response:
+        """Ends one login session of the request's user."""
+        user_id = await Authenticated()(request)
+        ended = await service.end_session(user_id, request.query["id"], request)
+        return web.Response(text=str(ended))
+
+    async def sessions(request: web.Request) -> web.Response:
+        user_id = await Authenticated()(request)
+        return web.json_response([s.id for s in await service.sessions(user_id)])
 
     async def close_redis(app: web.Application) -> AsyncIterator[None]:
         yield
@@ -62,6 +78,8 @@ def make_app(
             web.get("/whoami", whoami),
             web.post("/everywhere", everywhere),
             web.get("/store", store),
+            web.post("/end", end),
+            web.get("/sessions", sessions),
         ]
     )
     return app

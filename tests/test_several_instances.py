@@ -203,6 +203,33 @@ async def test_a_revocation_reaches_the_other_process_within_100_ms(
         await mirrored(client, b)  # from its copy, not by falling back
 
 
+async def test_a_session_ended_on_one_process_is_refused_by_the_other_in_100_ms(
+    instances: tuple[Instance, Instance],
+) -> None:
+    a, b = instances
+    await asyncio.gather(a.start(OLD_KEY), b.start(OLD_KEY))
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as client:
+        await mirrored(client, a, b)
+        phone, laptop, tablet = [await logged_in(client, a, "alice") for _ in "plt"]
+        assert [await who(client, b, t) for t in (phone, laptop, tablet)] == [
+            (200, "alice")
+        ] * 3
+        phone_id = TicketCodec(OLD_KEY).decode(phone).session_id
+        headers = {"Cookie": f"AUTH_TKT={laptop}"}
+        async with client.post(
+            a.url("/end"), params={"id": str(phone_id)}, headers=headers
+        ) as response:
+            assert await response.text() == "True"
+        await refused_within(client, b, phone, MAX_LAG)
+        assert await who(client, b, laptop) == (200, "alice")
+        assert await who(client, b, tablet) == (200, "alice")
+        await mirrored(client, b)  # from its copy, not by falling back
+        async with client.get(b.url("/sessions"), headers=headers) as response:
+            listed = await response.json()
+        assert phone_id not in listed
+        assert len(listed) == 2
+
+
 async def test_a_killed_subscription_and_a_restarted_redis_across_processes(
     redis_server: RedisServer, redis_prefix: str
 ) -> None:
