@@ -3,6 +3,7 @@ list and end alone, on the default registry (`MemorySessionRegistry`)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from datetime import UTC, datetime, timedelta
@@ -23,6 +24,7 @@ from aiohttp_guard import (
     LoginSession,
     MemoryRevocationStore,
     MemorySessionRegistry,
+    SessionsUnavailable,
     TicketCodec,
     forget,
     remember,
@@ -388,6 +390,7 @@ class SwitchableEnds(MemoryRevocationStore):
     def __init__(self) -> None:
         super().__init__()
         self.down = False
+        self.down_for_writes = False
 
     async def not_before(self, user_id: str) -> int | None:
         if self.down:
@@ -395,7 +398,7 @@ class SwitchableEnds(MemoryRevocationStore):
         return await super().not_before(user_id)
 
     async def revoke(self, user_id: str, not_before_ms: int, ttl: float | None) -> None:
-        if self.down:
+        if self.down or self.down_for_writes:
             raise ConnectionError("the store is down")
         await super().revoke(user_id, not_before_ms, ttl)
 
@@ -444,9 +447,10 @@ async def test_a_registry_that_does_not_answer_fails_closed(
     ticket = codec.encode(codec.issue("alice", 600, session_id="s-1"))
     # A request with a session: its end cannot be checked, so it is refused.
     assert await status(client, ticket) == 503
-    with pytest.raises(ConnectionError):
+    with pytest.raises(SessionsUnavailable) as raised:
         await service_of(client).sessions("alice")
-    with pytest.raises(ConnectionError):
+    assert isinstance(raised.value.__cause__, ConnectionError)
+    with pytest.raises(SessionsUnavailable):
         await service_of(client).end_session("alice", "s-1")
     # A logout clears the cookie, and says its session could not be ended.
     response = await client.get("/logout", headers=device(ticket))
@@ -483,3 +487,147 @@ async def test_an_ended_session_s_pending_renewal_is_not_sent(
         set_cookies(response)["AUTH_TKT"].value == ""
     )
     assert await status(client, ticket) == 401
+
+
+class RecordsDown(MemorySessionRegistry):
+    """Its records stop answering; its ended sessions still do."""
+
+    down = False
+
+    async def of_user(self, user_id: str) -> list[LoginSession]:
+        if self.down:
+            raise ConnectionError("the records do not answer")
+        return await super().of_user(user_id)
+
+
+async def test_a_listing_the_registry_cannot_answer_is_a_503_not_a_500(
+    aiohttp_client: AiohttpClient,
+) -> None:
+    registry = RecordsDown()
+    client = await client_for(aiohttp_client, sessions_app(sessions=registry))
+    ticket = await log_in(client, "alice")
+    registry.down = True
+    assert await status(client, ticket) == 200  # its session is still checked
+    response = await client.get("/devices", headers=device(ticket))
+    assert response.status == 503
+    assert "session registry does not answer" in await response.text()
+    response = await client.get("/end", params={"id": "x"}, headers=device(ticket))
+    assert response.status == 503
+
+
+async def test_an_instance_writing_v1_tickets_starts_no_session(
+    aiohttp_client: AiohttpClient,
+) -> None:
+    """During a rolling upgrade (`write_version=1`) a ticket cannot carry a
+    session id: logins work, and show as the user's earlier logins."""
+    codec = TicketCodec(SECRET, write_version=1)
+    client = await client_for(
+        aiohttp_client, sessions_app(CookieTicketPolicy(codec, 600))
+    )
+    ticket = await log_in(client, "alice")
+    assert ticket.startswith("v1.")
+    assert await status(client, ticket) == 200
+    [entry] = await service_of(client).sessions("alice")
+    assert entry.earlier_logins
+
+
+async def test_a_login_no_response_carries_starts_no_session(
+    aiohttp_client: AiohttpClient,
+) -> None:
+    registry = MemorySessionRegistry(max_sessions=2, last_seen_interval=0)
+    app = sessions_app(sessions=registry)
+
+    async def broken_login(request: web.Request) -> web.Response:
+        await remember(request, "alice")
+        raise ValueError("the handler fails after remember")
+
+    app.router.add_get("/broken-login", broken_login)
+    client = await client_for(aiohttp_client, app)
+    phone, laptop = await log_in(client, "alice"), await log_in(client, "alice")
+    for _ in range(3):
+        assert (await client.get("/broken-login")).status == 500
+    assert len(await service_of(client).sessions("alice")) == 2
+    assert [await status(client, t) for t in (phone, laptop)] == [200, 200]
+
+
+async def test_a_sub_application_s_longer_tickets_keep_their_records(
+    aiohttp_client: AiohttpClient,
+) -> None:
+    parent = sessions_app(CookieTicketPolicy(SECRET, 60))
+    child = web.Application()
+    AuthService(CookieTicketPolicy(SECRET, 86_400)).setup(child)
+    parent.add_subapp("/child", child)
+    client = await client_for(aiohttp_client, parent)
+    await client.get("/private")  # started: the services are shared now
+    check = service_of(client).sessions_check
+    assert check.record_ttl == 86_400 + 5 + 300
+    assert check.ends.ttl == 86_400 + 5 + 60
+
+
+async def test_a_sub_application_with_a_registry_of_its_own_is_a_warning(
+    aiohttp_client: AiohttpClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    parent = sessions_app()
+    child = web.Application()
+    AuthService(
+        CookieTicketPolicy(SECRET, 600), sessions=MemorySessionRegistry()
+    ).setup(child)
+    parent.add_subapp("/child", child)
+    with caplog.at_level(logging.WARNING, "aiohttp_guard"):
+        await client_for(aiohttp_client, parent)
+    assert "keeps login sessions in another registry" in caplog.text
+
+
+def test_the_ended_sessions_store_cannot_be_the_revocation_store() -> None:
+    registry = MemorySessionRegistry()
+    with pytest.raises(ValueError, match="store of its own"):
+        AuthService(
+            CookieTicketPolicy(SECRET, 60),
+            sessions=registry,
+            revocations=registry.ends,
+        )
+
+
+async def test_the_earlier_logins_entry_is_listed_again_after_an_end(
+    aiohttp_client: AiohttpClient,
+) -> None:
+    client = await client_for(aiohttp_client, sessions_app())
+    codec = TicketCodec(SECRET)
+    first = codec.encode(codec.issue("alice", 600))
+    assert await status(client, first) == 200
+    assert await service_of(client).end_session("alice", EARLIER_LOGINS)
+    await asyncio.sleep(0.002)
+    later = codec.encode(codec.issue("alice", 600))  # an old instance's
+    assert await status(client, later) == 200
+    assert [s.id for s in await service_of(client).sessions("alice")] == [
+        EARLIER_LOGINS
+    ]
+
+
+class EndsFailOnce(MemorySessionRegistry):
+    """Its ended sessions cannot be written once: `fail` is set."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self._switch = SwitchableEnds()
+
+    @property
+    def ends(self) -> SwitchableEnds:
+        return self._switch
+
+
+async def test_an_eviction_that_cannot_be_ended_fails_the_login(
+    aiohttp_client: AiohttpClient,
+) -> None:
+    registry = EndsFailOnce(max_sessions=1)
+    client = await client_for(aiohttp_client, sessions_app(sessions=registry))
+    first = await log_in(client, "alice")
+    registry.ends.down_for_writes = True
+    response = await client.get("/login", params={"user": "alice"})
+    assert response.status == 503
+    assert "AUTH_TKT" not in set_cookies(response)
+    registry.ends.down_for_writes = False
+    # The session that could not be ended is listed, and can be ended.
+    [listed] = await service_of(client).sessions("alice")
+    assert listed.id == TicketCodec(SECRET).decode(first).session_id
+    assert await status(client, first) == 200

@@ -20,6 +20,7 @@ from .login_sessions import (
     LoginSession,
     MemorySessionRegistry,
     SessionRegistry,
+    SessionsUnavailable,
 )
 from .login_throttle import LoginThrottle
 from .policies import (
@@ -92,6 +93,7 @@ __all__ = [
     "RouteGuard",
     "SessionRegistry",
     "SessionTicketPolicy",
+    "SessionsUnavailable",
     "Ticket",
     "TicketCodec",
     "User",

@@ -12,6 +12,7 @@ like `logout_everywhere` does, for those tickets alone.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
 import time
@@ -30,7 +31,7 @@ from .login_sessions import (
     SessionRegistry,
 )
 
-__all__ = ["ENDED", "SessionCheck", "end_key"]
+__all__ = ["ENDED", "SessionCheck", "end_key", "new_session_id"]
 
 log = logging.getLogger("aiohttp_guard")
 
@@ -134,10 +135,12 @@ class SessionCheck:
 
     # -- logins and logouts ------------------------------------------------
 
-    async def start(self, request: web.Request, user_id: str, policy: str) -> str:
-        """Record a new session of `user_id` and return its id; a session
-        beyond the registry's `max_sessions` ends."""
-        session_id = secrets.token_urlsafe(16)
+    async def record(
+        self, request: web.Request, user_id: str, session_id: str, policy: str
+    ) -> None:
+        """Record the new session `session_id` of `user_id`; the sessions
+        beyond the registry's `max_sessions` end. Raises (having listed again
+        any session it could not end) when the registry does not answer."""
         now = _now_ms()
         address = request.remote
         session = LoginSession(
@@ -152,8 +155,12 @@ class SessionCheck:
         )
         evicted = await self.registry.add(session, self.record_ttl)
         self._written.put(end_key(user_id, session_id), time.monotonic())
-        for old in evicted:
-            await self.ends.revoke(end_key(user_id, old.id), _not_before(old.id))
+        for index, old in enumerate(evicted):
+            try:
+                await self.ends.revoke(end_key(user_id, old.id), _not_before(old.id))
+            except Exception:
+                await self._undo_start(session, evicted[index:])
+                raise
             audit(
                 "session_evicted",
                 logging.INFO,
@@ -163,7 +170,19 @@ class SessionCheck:
                 request,
                 user_id=user_id,
             )
-        return session_id
+
+    async def _undo_start(
+        self, session: LoginSession, not_ended: list[LoginSession]
+    ) -> None:
+        """A login whose evictions could not all be ended fails: its session
+        is removed, and the sessions not ended are listed again (so that
+        they can be ended later, rather than stay valid and unlisted), as
+        far as the registry answers."""
+        with contextlib.suppress(Exception):
+            await self.registry.remove(session.user_id, [session.id])
+        for kept in not_ended:
+            with contextlib.suppress(Exception):
+                await self.registry.seen(kept, self.record_ttl)
 
     async def end(self, user_id: str, session_id: str, *, owned: bool = False) -> bool:
         """End the session `session_id` of `user_id`: its tickets are refused
@@ -174,7 +193,10 @@ class SessionCheck:
             ids = {session.id for session in await self.registry.of_user(user_id)}
             if session_id not in ids:
                 return False
-        await self.ends.revoke(end_key(user_id, session_id), _not_before(session_id))
+        key = end_key(user_id, session_id)
+        await self.ends.revoke(key, _not_before(session_id))
+        # Seen again, the entry of the earlier logins is listed again.
+        self._written.pop(key, None)
         await self.registry.remove(user_id, [session_id])
         return True
 
@@ -190,6 +212,7 @@ class SessionCheck:
             await self.ends.revoke(end_key(user_id, session_id), ENDED)
         if keep is not None and keep != EARLIER_LOGINS:
             await self.ends.revoke(end_key(user_id, None))
+            self._written.pop(end_key(user_id, None), None)
             ended.append(EARLIER_LOGINS)
         return len(await self.registry.remove(user_id, ended))
 
@@ -197,6 +220,11 @@ class SessionCheck:
         """Drop every record of `user_id` (after `logout_everywhere`, which
         refuses their tickets by itself)."""
         await self.registry.remove(user_id, None)
+
+
+def new_session_id() -> str:
+    """A new login session's id: 128 random bits, URL-safe."""
+    return secrets.token_urlsafe(16)
 
 
 def _not_before(session_id: str) -> int | None:

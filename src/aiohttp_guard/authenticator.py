@@ -83,12 +83,20 @@ class Authenticator:
         #: service may replace with its own (see `AuthService.setup`).
         self.default_store = revocations is None
         registry = MemorySessionRegistry() if sessions is None else sessions
+        if registry.ends is self.revocation.store:
+            # Their keys would meet: a user named "e:alice" revoked would
+            # end alice's earlier logins.
+            raise ValueError(
+                "the session registry's `ends` store must not be the "
+                "revocation store: give it a store of its own"
+            )
+        session_age = policy.max_session_ticket_age
         self.sessions_check = SessionCheck(
             registry,
-            self.revocation.ttl,
+            None if session_age is None else session_age + REVOCATION_MARGIN,
             # A record lives as long as the session's latest ticket could,
             # counted from a last sight written up to an interval late.
-            None if age is None else age + registry.last_seen_interval,
+            None if session_age is None else session_age + registry.last_seen_interval,
         )
         #: Whether the registry is the default one (shared like the store).
         self.default_registry = sessions is None
@@ -143,9 +151,9 @@ class Authenticator:
         parent app's service whose tickets this one accepts): ending a
         session through either refuses its tickets in both."""
         check = other.sessions_check
-        own = self.sessions_check.ends.ttl
-        ends = check.ends
-        ends.ttl = None if ends.ttl is None or own is None else max(ends.ttl, own)
+        own = self.sessions_check
+        check.ends.ttl = _longer(check.ends.ttl, own.ends.ttl)
+        check.record_ttl = _longer(check.record_ttl, own.record_ttl)
         self.sessions_check = check
         self.default_registry = False
 
@@ -201,6 +209,11 @@ class Authenticator:
             self.error_handler.unavailable(request),
             "identity cannot be checked now: revocations do not answer",
         )
+
+
+def _longer(one: float | None, other: float | None) -> float | None:
+    """The longer of two lifetimes, None (for good) being the longest."""
+    return None if one is None or other is None else max(one, other)
 
 
 #: The service an app's `setup` installed.

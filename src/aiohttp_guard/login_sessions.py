@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Final
 
 import attrs
+from aiohttp import web
 
 from .revocation import MemoryRevocationStore, RevocationStore
 
@@ -29,6 +30,7 @@ __all__ = [
     "LoginSession",
     "MemorySessionRegistry",
     "SessionRegistry",
+    "SessionsUnavailable",
 ]
 
 #: The id of the one entry that stands for a user's logins made without a
@@ -86,6 +88,19 @@ class LoginSession:
         """Whether this entry stands for the user's logins made without a
         session id, rather than for one session."""
         return self.id == EARLIER_LOGINS
+
+
+class SessionsUnavailable(web.HTTPServiceUnavailable):
+    """The session registry did not answer: raised by `AuthService.sessions`,
+    `current_session`, `end_session` and `end_other_sessions`. Left to
+    aiohttp by a handler, it is a 503 (the store's error is its cause)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            text="The login sessions cannot be read or ended right now: "
+            "the session registry does not answer.",
+            headers={"Retry-After": "5"},
+        )
 
 
 class SessionRegistry(abc.ABC):

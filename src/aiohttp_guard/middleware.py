@@ -77,11 +77,12 @@ def make_middleware(
                     response, raised = refusal_response(exc), None
                 else:
                     response = raised = exc
-            # What the request changed about its ticket goes into the response.
-            if context.renewal is not None:
-                await confirm_renewal(context, response)
-            await authenticator.policy.process_response(request, response)
-            keep_ticket_private(context, response)
+            except Exception:
+                context.abandon_login()  # no response will carry its ticket
+                raise
+            sent = await write_ticket(authenticator, context, response)
+            if sent is not response:  # a login refused: not the handler's
+                return sent
             if raised is not None:
                 raise raised
             return response
@@ -94,6 +95,29 @@ def make_middleware(
                 request[STATE] = outer
 
     return auth_middleware
+
+
+async def write_ticket(
+    authenticator: Authenticator,
+    context: RequestContext,
+    response: web.StreamResponse,
+) -> web.StreamResponse:
+    """Write what the request changed about its ticket into `response` (a
+    login, a logout, a confirmed renewal) and return it; or, when the
+    registry cannot record the login it carries, a 503 without it."""
+    request = context.request
+    if context.renewal is not None:
+        await confirm_renewal(context, response)
+    try:
+        await authenticator.policy.process_response(request, response)
+    except Exception:
+        context.abandon_login()  # no response carries its ticket
+        raise
+    # A login is recorded now that its response carries the ticket.
+    if context.login_pending and not await context.record_login():
+        response = refusal_response(authenticator.unavailable(request))
+    keep_ticket_private(context, response)
+    return response
 
 
 def check_origin(

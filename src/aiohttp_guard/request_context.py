@@ -15,7 +15,7 @@ from collections.abc import Hashable
 
 from aiohttp import web
 
-from ._session_check import end_key
+from ._session_check import end_key, new_session_id
 from .audit import audit
 from .authenticator import SERVICE, Authenticator
 from .identity import Identity
@@ -23,6 +23,8 @@ from .request_state import STATE, RequestState
 from .revocation import Unknown
 
 __all__ = ["RequestContext"]
+
+log = logging.getLogger("aiohttp_guard")
 
 
 class RequestContext(RequestState):
@@ -44,6 +46,7 @@ class RequestContext(RequestState):
         "_principals",
         "_principals_known",
         "_request",
+        "_started",
         "authenticator",
     )
 
@@ -65,6 +68,9 @@ class RequestContext(RequestState):
         self._identity_known = False
         self._principals: frozenset[Hashable] | None = None
         self._principals_known = False
+        # The login session this request started, to record once its ticket
+        # is in the response: (user id, session id, policy).
+        self._started: tuple[str, str, str] | None = None
 
     def __repr__(self) -> str:
         request = self._request()
@@ -203,17 +209,19 @@ class RequestContext(RequestState):
         policy = authenticator.policy
         request = self.request
         kind = policy.session_kind(request)
-        if kind is not None:
-            try:
-                self.starting_session = await authenticator.sessions_check.start(
-                    request, user_id, kind
-                )
-            except Exception as exc:
-                raise authenticator.unavailable(request) from exc
+        # A second login in one request replaces the first's ticket.
+        self._started = None
+        session_id = None if kind is None else new_session_id()
+        self.starting_session = session_id
         try:
             token = await policy.remember(request, user_id)
         finally:
             self.starting_session = None
+        if session_id is not None and kind is not None:
+            # Recorded once the response carries its ticket (the middleware
+            # calls `record_login`): a login whose response fails leaves no
+            # session to count towards max_sessions, nor evicts one.
+            self._started = (user_id, session_id, kind)
         self.forget_resolved()
         self.renewal, self.ticket_changed = None, True
         audit(
@@ -254,6 +262,39 @@ class RequestContext(RequestState):
                 # The cookie is cleared all the same; the client is told
                 # that its session could not be ended everywhere.
                 raise self.authenticator.unavailable(self.request) from exc
+
+    @property
+    def login_pending(self) -> bool:
+        """Whether this request started a login session not recorded yet."""
+        return self._started is not None
+
+    def abandon_login(self) -> None:
+        """Record no login session for this request's login: no response
+        will carry its ticket (the handler failed, or its response had
+        started already)."""
+        self._started = None
+
+    async def record_login(self) -> bool:
+        """Record the login session this request started, now that its
+        response carries the ticket; False when the registry does not
+        answer (logged), and the response must not hand the ticket out."""
+        started, self._started = self._started, None
+        if started is None:
+            return True
+        user_id, session_id, kind = started
+        try:
+            await self.authenticator.sessions_check.record(
+                self.request, user_id, session_id, kind
+            )
+        except Exception as exc:
+            log.warning(
+                "aiohttp_guard: the login of %r was refused: its session could "
+                "not be recorded: %r",
+                user_id,
+                exc,
+            )
+            return False
+        return True
 
     async def _identity_logging_out(self) -> Identity | None:
         """Who a logout logs out. When a store does not answer, the identity

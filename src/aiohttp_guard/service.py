@@ -34,7 +34,12 @@ from .contexts import (
 from .cross_origin import DEFAULT_PROTECTION, CrossOriginProtection
 from .guards import Guard
 from .identity import Identity
-from .login_sessions import EARLIER_LOGINS, LoginSession, SessionRegistry
+from .login_sessions import (
+    EARLIER_LOGINS,
+    LoginSession,
+    SessionRegistry,
+    SessionsUnavailable,
+)
 from .middleware import make_middleware
 from .policies.base import AbstractAuthentication
 from .policies.chain import PolicyChain
@@ -198,11 +203,21 @@ class AuthService(Authenticator):
                 or not own & nested.policy.credential_ids()
             ):
                 continue
-            if nested.sessions_check is not self.sessions_check and (
-                nested.default_registry
-                or nested.sessions_check.registry is self.sessions_check.registry
-            ):
-                nested.share_sessions(self)
+            if nested.sessions_check is not self.sessions_check:
+                if (
+                    nested.default_registry
+                    or nested.sessions_check.registry is self.sessions_check.registry
+                ):
+                    nested.share_sessions(self)
+                else:
+                    log.warning(
+                        "aiohttp_guard: %r of a sub-application accepts the "
+                        "tickets of %r but keeps login sessions in another "
+                        "registry: a session ended in one is not ended in the "
+                        "other; give both the same registry",
+                        nested,
+                        self,
+                    )
             if nested.default_store or nested.revocations is self.revocations:
                 nested.share_revocations(self)
             else:
@@ -350,9 +365,12 @@ class AuthService(Authenticator):
     async def sessions(self, user_id: str) -> list[LoginSession]:
         """The live login sessions of `user_id`, newest first (with one
         `EARLIER_LOGINS` entry for the logins made without a session id,
-        once one of them has been seen). Raises when the registry does not
-        answer."""
-        return await self.sessions_check.registry.of_user(user_id)
+        once one of them has been seen). Raises `SessionsUnavailable` when
+        the registry does not answer."""
+        try:
+            return await self.sessions_check.registry.of_user(user_id)
+        except Exception as exc:
+            raise SessionsUnavailable() from exc
 
     async def current_session(self, request: web.Request) -> LoginSession | None:
         """The login session of the request's own credential, or None
@@ -373,8 +391,11 @@ class AuthService(Authenticator):
         are refused from now on, on every instance sharing the registry;
         `EARLIER_LOGINS` ends the logins made without a session id. Only a
         session recorded for that user is ended: returns whether one was.
-        Raises when the registry does not answer."""
-        ended = await self.sessions_check.end(user_id, session_id)
+        Raises `SessionsUnavailable` when the registry does not answer."""
+        try:
+            ended = await self.sessions_check.end(user_id, session_id)
+        except Exception as exc:
+            raise SessionsUnavailable() from exc
         if ended:
             audit(
                 "session_end",
@@ -388,13 +409,17 @@ class AuthService(Authenticator):
     async def end_other_sessions(self, request: web.Request) -> int:
         """End every login session of the request's user but the request's
         own; returns how many recorded ones ended. Raises a `RuntimeError`
-        for an anonymous request, and when the registry does not answer."""
+        for an anonymous request, and `SessionsUnavailable` when the registry
+        does not answer."""
         identity = await self.identity(request)
         if identity is None:
             raise RuntimeError("end_other_sessions needs a logged-in request")
-        count = await self.sessions_check.end_all(
-            identity.user_id, keep=identity.session_id or EARLIER_LOGINS
-        )
+        try:
+            count = await self.sessions_check.end_all(
+                identity.user_id, keep=identity.session_id or EARLIER_LOGINS
+            )
+        except Exception as exc:
+            raise SessionsUnavailable() from exc
         audit(
             "session_end",
             logging.INFO,

@@ -185,6 +185,11 @@ class TicketCodec:
         return self._signing.key_id
 
     @property
+    def write_version(self) -> int:
+        """The format new tickets are written in (1 or 2)."""
+        return self._write_version
+
+    @property
     def key_ids(self) -> frozenset[str]:
         """The ids of every key that verifies tickets (upcoming ones too)."""
         return frozenset(self._keys)

@@ -25,9 +25,11 @@ from aiohttp_guard import (
     Everyone,
     LoginThrottle,
     MemoryRevocationStore,
+    MemorySessionRegistry,
     Public,
     Requires,
     RevocationStore,
+    SessionRegistry,
     SessionTicketPolicy,
     forget,
     get_auth,
@@ -38,6 +40,7 @@ from aiohttp_guard import (
 
 from .pages import (
     decisions_table,
+    devices_page,
     forbidden_page,
     layout,
     login_page,
@@ -198,6 +201,31 @@ async def logout(request: web.Request) -> web.Response:
     raise web.HTTPSeeOther("/")
 
 
+async def devices(request: web.Request) -> web.Response:
+    """The user's login sessions ("Your devices")."""
+    service = AuthService.of(request)
+    user_id = await Authenticated()(request)
+    current = await service.current_session(request)
+    body = devices_page(
+        await service.sessions(user_id), None if current is None else current.id
+    )
+    return await render(request, "Your devices", body)
+
+
+async def end_device(request: web.Request) -> web.Response:
+    """Ends one of the user's sessions (never another user's: the service
+    ends only a session recorded for this user)."""
+    user_id = await Authenticated()(request)
+    form = await request.post()
+    await AuthService.of(request).end_session(user_id, str(form.get("id", "")), request)
+    raise web.HTTPSeeOther("/devices")
+
+
+async def end_other_devices(request: web.Request) -> web.Response:
+    await AuthService.of(request).end_other_sessions(request)
+    raise web.HTTPSeeOther("/devices")
+
+
 async def logout_everywhere(request: web.Request) -> web.Response:
     user_id = await Authenticated()(request)
     await AuthService.of(request).logout_everywhere(user_id, request)
@@ -213,20 +241,22 @@ def make_app(
     app = web.Application()
     policy: AbstractAuthentication
     revocations: RevocationStore
+    sessions: SessionRegistry
     if redis_url is None:
         policy = CookieTicketPolicy(secret, max_age=3600, reissue_time=600)
-        revocations = MemoryRevocationStore()
+        revocations, sessions = MemoryRevocationStore(), MemorySessionRegistry()
     else:
         # Only with --redis: the demo runs without redis installed.
         from .redis_mode import use_redis  # noqa: PLC0415
 
         policy = SessionTicketPolicy(secret, max_age=3600, reissue_time=600)
-        revocations = use_redis(app, redis_url)
+        revocations, sessions = use_redis(app, redis_url)
     service = AuthService(
         policy,
         groups=groups,
         default=Authenticated(),
         revocations=revocations,
+        sessions=sessions,
         error_handler=DemoErrors(login_url="/login"),
     )
     service.setup(app)
@@ -244,6 +274,9 @@ def make_app(
             web.post("/login", login),
             web.post("/logout", logout),
             web.post("/logout-everywhere", logout_everywhere),
+            web.get("/devices", devices),
+            web.post("/devices/end", end_device),
+            web.post("/devices/end-others", end_other_devices),
         ]
     )
     # The stylesheet is for everyone, logged in or not.

@@ -9,11 +9,12 @@ from typing import TypeVar
 
 from yarl import URL
 
-from aiohttp_guard import Decision
+from aiohttp_guard import Decision, LoginSession
 
 __all__ = [
     "STYLESHEET",
     "decisions_table",
+    "devices_page",
     "forbidden_page",
     "layout",
     "login_page",
@@ -32,6 +33,7 @@ _PAGES = (
     ("/view_extra", "View extra"),
     ("/edit", "Edit"),
     ("/whoami", "Who am I"),
+    ("/devices", "Your devices"),
 )
 
 
@@ -116,6 +118,47 @@ def login_page(next_url: str, error: str | None, username: str = "") -> str:
 <code>super_user</code> / <code>super_password</code>.</p>""",
         None,
         known=False,
+    )
+
+
+def devices_page(sessions: Iterable[LoginSession], current: str | None) -> str:
+    """The user's login sessions, newest first, the request's own marked
+    (`current`: its id), each with a button that ends it, and one that ends
+    all the others."""
+    rows: list[str] = []
+    for session in sessions:
+        mine = session.id == current
+        what = (
+            "Logins from before sessions"
+            if session.earlier_logins
+            else (
+                escape(session.user_agent)
+                or '<span class="muted">unknown browser</span>'
+            )
+        )
+        marker = ' <strong class="current">(this device)</strong>' if mine else ""
+        end = (
+            ""
+            if mine
+            else '<form method="post" action="/devices/end">'
+            f'<input type="hidden" name="id" value="{escape(session.id)}">'
+            '<button class="link end-session">End</button></form>'
+        )
+        rows.append(
+            f'<tr class="session{" current" if mine else ""}">'
+            f"<td>{what}{marker}</td><td>{escape(session.policy)}</td>"
+            f"<td>{escape(session.address or '')}</td>"
+            f"<td>{session.created:%Y-%m-%d %H:%M} UTC</td>"
+            f"<td>{session.last_seen:%Y-%m-%d %H:%M} UTC</td><td>{end}</td></tr>"
+        )
+    return (
+        "<p>Where you are logged in. End a session you do not recognise, or "
+        "that of a device you lost: it is logged out at its next click.</p>"
+        '<table id="devices"><thead><tr><th>Device</th><th>Kind</th>'
+        "<th>Address</th><th>Logged in</th><th>Last seen</th><th></th></tr>"
+        f"</thead><tbody>{''.join(rows)}</tbody></table>"
+        '<form method="post" action="/devices/end-others">'
+        '<button id="end-others">End all other sessions</button></form>'
     )
 
 

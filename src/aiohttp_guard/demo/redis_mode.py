@@ -1,4 +1,5 @@
-"""The demo's Redis mode (`--redis URL`): sessions and revocations in Redis.
+"""The demo's Redis mode (`--redis URL`): sessions, revocations and login
+sessions in Redis.
 
 A module of its own so that the demo without `--redis` never imports redis.
 """
@@ -14,16 +15,18 @@ from aiohttp_session.redis_storage import RedisStorage
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from aiohttp_guard import RedisRevocationStore
+from aiohttp_guard import RedisRevocationStore, RedisSessionRegistry
 
 from .pages import unavailable_page
 
 __all__ = ["check_redis", "use_redis"]
 
 
-def use_redis(app: web.Application, url: str) -> RedisRevocationStore:
-    """Keep `app`'s sessions in the Redis at `url`; the revocation store on
-    the same Redis, for the service."""
+def use_redis(
+    app: web.Application, url: str
+) -> tuple[RedisRevocationStore, RedisSessionRegistry]:
+    """Keep `app`'s sessions in the Redis at `url`; the revocation store and
+    the login sessions' registry on the same Redis, for the service."""
     redis = redis_client(url)
     app.middlewares.extend(
         [redis_unavailable, session_middleware(RedisStorage(redis, max_age=3600))]
@@ -34,7 +37,7 @@ def use_redis(app: web.Application, url: str) -> RedisRevocationStore:
         await redis.aclose()
 
     app.cleanup_ctx.append(close_redis)
-    return RedisRevocationStore(redis)
+    return RedisRevocationStore(redis), RedisSessionRegistry(redis)
 
 
 def redis_client(url: str) -> Redis:

@@ -195,8 +195,22 @@ class TicketPolicyBase(AbstractAuthentication):
             return None
         return self._longest_life_ms / 1000
 
+    @property
+    def max_session_ticket_age(self) -> float | None:
+        """`max_age` and the clock skew, with `accept_legacy` too: tickets
+        with a session id are never aiohttp_auth's."""
+        return self._longest_life_ms / 1000
+
     def credential_ids(self) -> frozenset[Hashable]:
         return self.codec.key_ids
+
+    def session_kind(self, request: web.Request) -> str | None:
+        """`session_name`, when the codec writes a format that carries a
+        session id (not during a rolling upgrade with `write_version=1`)."""
+        return self.session_name if self.codec.write_version >= 2 else None
+
+    #: What the policy's logins are called in a user's list of sessions.
+    session_name: str | None = None
 
     def now_ms(self, request: web.Request) -> int:
         """The codec's clock, which dates the policy's tickets."""

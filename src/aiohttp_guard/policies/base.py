@@ -31,6 +31,13 @@ class AbstractAuthentication(abc.ABC):
         long, and for good when it is None."""
         return None
 
+    @property
+    def max_session_ticket_age(self) -> float | None:
+        """The longest, in seconds, that a credential carrying a login
+        session id (see `session_kind`) can stay valid; by default
+        `max_ticket_age`. Ended sessions are kept that long."""
+        return self.max_ticket_age
+
     def now_ms(self, request: web.Request) -> int:
         """Now, by the clock that dated the identity of `request` (its
         `login_ms`), in milliseconds since the epoch: the system clock by

@@ -44,6 +44,8 @@ class BearerTicketPolicy(TicketPolicyBase):
             "aiohttp_guard".
     """
 
+    session_name = "bearer"
+
     def __init__(
         self,
         secret: Secret,
@@ -68,9 +70,6 @@ class BearerTicketPolicy(TicketPolicyBase):
 
     async def remember(self, request: web.Request, user_id: str) -> str:
         return self.codec.encode(self.session_ticket_for(request, user_id))
-
-    def session_kind(self, request: web.Request) -> str | None:
-        return "bearer"
 
     async def forget(self, request: web.Request) -> None:
         return None

@@ -53,6 +53,13 @@ class PolicyChain(AbstractAuthentication):
         known = [age for age in ages if age is not None]
         return max(known) if len(known) == len(ages) else None
 
+    @property
+    def max_session_ticket_age(self) -> float | None:
+        """The longest of the policies' (None when one of them cannot tell)."""
+        ages = [policy.max_session_ticket_age for policy in self.policies]
+        known = [age for age in ages if age is not None]
+        return max(known) if len(known) == len(ages) else None
+
     def credential_ids(self) -> frozenset[Hashable]:
         return frozenset(key for p in self.policies for key in p.credential_ids())
 

@@ -61,6 +61,8 @@ class CookieTicketPolicy(NamedTicketPolicy):
             aiohttp_auth's tickets. Default: the ring's keys.
     """
 
+    session_name = "cookie"
+
     def __init__(
         self,
         secret: Secret,
@@ -210,9 +212,6 @@ class CookieTicketPolicy(NamedTicketPolicy):
             httponly=self.httponly,
             samesite=self.samesite,
         )
-
-    def session_kind(self, request: web.Request) -> str | None:
-        return "cookie"
 
     def challenge(self, request: web.Request) -> str | None:
         return f'Cookie realm="aiohttp_guard", cookie-name="{self.cookie_name}"'

@@ -63,6 +63,8 @@ class SessionTicketPolicy(NamedTicketPolicy):
         legacy_secret: The old application's secret. Default: the ring's keys.
     """
 
+    session_name = "session"
+
     async def identify(self, request: web.Request) -> Identity | None:
         session = await get_session(request)
         text = session.get(self.cookie_name)
@@ -144,9 +146,6 @@ class SessionTicketPolicy(NamedTicketPolicy):
         session[self.cookie_name] = renewal[1]
         RequestState.current(request).note_ticket_change()
         self.audit_renewal(request, note.ticket)
-
-    def session_kind(self, request: web.Request) -> str | None:
-        return "session"
 
     def challenge(self, request: web.Request) -> str | None:
         return 'Cookie realm="aiohttp_guard"'
