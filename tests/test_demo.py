@@ -483,3 +483,28 @@ def test_the_demo_names_the_extra_redis_mode_needs() -> None:
         "aiohttp_guard demo: --redis needs the redis package: "
         "python -m pip install 'aiohttp_guard[redis]'"
     )
+
+
+async def test_the_devices_page_escapes_what_clients_send(
+    aiohttp_client: AiohttpClient,
+) -> None:
+    """A user agent is the client's to choose: shown escaped, never as HTML."""
+    client = await aiohttp_client(make_app())
+    hostile = '<script>alert("agent")</script>'
+    response = await client.post(
+        "/login",
+        data={"username": "user", "password": PASSWORDS["user"]},
+        headers={"User-Agent": hostile},
+        allow_redirects=False,
+    )
+    assert response.status == 303
+    page = await (await client.get("/devices", headers=HTML)).text()
+    assert hostile not in page
+    assert "&lt;script&gt;alert(&quot;agent&quot;)&lt;/script&gt;" in page
+    assert "(this device)" in page
+    # Ending a session id that is not the user's ends nothing.
+    response = await client.post(
+        "/devices/end", data={"id": "not-a-session"}, allow_redirects=False
+    )
+    assert response.status == 303
+    assert (await client.get("/whoami", headers=HTML)).status == 200

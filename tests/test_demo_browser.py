@@ -325,3 +325,76 @@ async def test_forms_posted_from_another_origin_are_refused(
     assert (await forged_login.value).status == 403
     assert not [c for c in await context.cookies() if c.get("name") == "AUTH_TKT"]
     await context.close()
+
+
+async def test_a_device_ended_from_another_is_sent_to_log_in(
+    demo: str, browser: Browser
+) -> None:
+    """Two browsers log in as one user; the laptop ends the phone's session
+    on "Your devices" (saved as `user-devices.png`); the phone's next click
+    is sent to the login page, never shown the page, never a 500."""
+    phone = await browser.new_context(user_agent="Phone browser")
+    laptop = await browser.new_context(
+        user_agent="Laptop browser", viewport={"width": 1000, "height": 640}
+    )
+    pages: list[Page] = []
+    for context in (phone, laptop):
+        page = await context.new_page()
+        await page.goto(f"{demo}/login?next=/devices")
+        await log_in(page, "user", "password")
+        await page.wait_for_url(f"{demo}/devices")
+        pages.append(page)
+    on_phone, on_laptop = pages
+    await on_laptop.reload()
+    rows = on_laptop.locator("tr.session")
+    assert await rows.count() == 2
+    current = on_laptop.locator("tr.session.current")
+    assert "Laptop browser" in await current.inner_text()
+    assert "(this device)" in await current.inner_text()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    shot = SCREENSHOTS / "user-devices.png"
+    await on_laptop.screenshot(path=shot, full_page=True)
+    assert is_screenshot(shot)
+
+    other = on_laptop.locator("tr.session:not(.current)")
+    assert "Phone browser" in await other.inner_text()
+    await other.locator("button.end-session").click()
+    await on_laptop.wait_for_url(f"{demo}/devices")
+    assert await on_laptop.locator("tr.session").count() == 1
+
+    statuses: list[int] = []
+    on_phone.on("response", lambda response: statuses.append(response.status))
+    await on_phone.click("nav >> text=View extra")
+    await on_phone.wait_for_url(f"{demo}/login?next=/view_extra")
+    assert "You have the" not in await on_phone.content()
+    assert statuses[0] in (302, 303)  # sent away before any page is shown
+    assert all(status < 500 for status in statuses), statuses
+    assert await on_laptop.locator("#who").inner_text() == "You are logged in as user."
+    await on_laptop.goto(f"{demo}/view_extra")
+    assert "view_extra" in await on_laptop.inner_text("#content")
+    await phone.close()
+    await laptop.close()
+
+
+async def test_ending_all_other_devices_keeps_this_one(
+    demo: str, browser: Browser
+) -> None:
+    contexts = [await browser.new_context() for _ in range(3)]
+    pages: list[Page] = []
+    for context in contexts:
+        page = await context.new_page()
+        await page.goto(f"{demo}/login?next=/devices")
+        await log_in(page, "super_user", "super_password")
+        await page.wait_for_url(f"{demo}/devices")
+        pages.append(page)
+    await pages[2].reload()
+    assert await pages[2].locator("tr.session").count() == 3
+    await pages[2].click("#end-others")
+    await pages[2].wait_for_url(f"{demo}/devices")
+    assert await pages[2].locator("tr.session").count() == 1
+    for page in pages[:2]:
+        await page.goto(f"{demo}/edit")
+        assert page.url == f"{demo}/login?next=/edit"
+    assert await status(pages[2], f"{demo}/edit") == 200
+    for context in contexts:
+        await context.close()

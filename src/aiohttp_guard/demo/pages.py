@@ -158,7 +158,8 @@ def devices_page(sessions: Iterable[LoginSession], current: str | None) -> str:
         "<th>Address</th><th>Logged in</th><th>Last seen</th><th></th></tr>"
         f"</thead><tbody>{''.join(rows)}</tbody></table>"
         '<form method="post" action="/devices/end-others">'
-        '<button id="end-others">End all other sessions</button></form>'
+        '<button class="primary" id="end-others">End all other sessions</button>'
+        "</form>"
     )
 
 
