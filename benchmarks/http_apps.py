@@ -46,8 +46,10 @@ from aiohttp_guard import (
     AuthService,
     BearerTicketPolicy,
     CookieTicketPolicy,
+    CrossOriginProtection,
     Public,
     RedisRevocationStore,
+    RedisSessionRegistry,
     Requires,
     SessionTicketPolicy,
     remember,
@@ -123,11 +125,12 @@ async def redis_problem(url: str) -> str | None:
 
 def redis_revocations(
     app: web.Application, url: str, prefix: str | None = None
-) -> RedisRevocationStore:
-    """A revocation store in the Redis at `url`, under `prefix` (default: a
-    new one of this app's own). `app` fails to start when that Redis does not
-    answer; at cleanup it deletes the prefix's keys and closes the client,
-    whose connections Redis lists by the name `prefix` ends with ":client"."""
+) -> tuple[RedisRevocationStore, RedisSessionRegistry]:
+    """A revocation store and a session registry in the Redis at `url`,
+    under `prefix` (default: a new one of this app's own). `app` fails to
+    start when that Redis does not answer; at cleanup it deletes the
+    prefix's keys and closes the client, whose connections Redis lists by
+    the name `prefix` ends with ":client"."""
     prefix = prefix or f"aiohttp_guard-benchmark:{uuid.uuid4().hex}:"
     client: Redis = Redis.from_url(url, client_name=f"{prefix}client")  # pyright: ignore[reportUnknownMemberType]
 
@@ -148,7 +151,10 @@ def redis_revocations(
     # aiohttp starts the cleanup contexts at the head of on_startup: before
     # the service opens the store.
     app.cleanup_ctx.append(lifetime)
-    return RedisRevocationStore(client, prefix=prefix)
+    return (
+        RedisRevocationStore(client, prefix=prefix),
+        RedisSessionRegistry(client, prefix=prefix + "sessions:"),
+    )
 
 
 def guard(
@@ -157,10 +163,12 @@ def guard(
     csrf: bool = True,
     redis_url: str | None = None,
     redis_prefix: str | None = None,
+    redis_sessions: bool = False,
 ) -> web.Application:
     """aiohttp_guard's app; with `redis_url`, revocations are kept in that
     Redis (under `redis_prefix`) and one user other than the benchmark's is
-    revoked at startup."""
+    revoked at startup, and with `redis_sessions` login sessions too (one
+    session other than the benchmark's ended, so that no store is empty)."""
     app = web.Application()
     if kind == "session":
         app.middlewares.append(session_middleware(EncryptedCookieStorage(SESSION_KEY)))
@@ -169,18 +177,25 @@ def guard(
         policy = BearerTicketPolicy(SECRET, 3600)
     else:
         policy = CookieTicketPolicy(SECRET, 3600)
-    revocations = (
+    stores = (
         None if redis_url is None else redis_revocations(app, redis_url, redis_prefix)
     )
-    if csrf:
-        service = AuthService(policy, groups=groups, revocations=revocations)
-    else:
-        service = AuthService(policy, groups=groups, revocations=revocations, csrf=None)
+    revocations = None if stores is None else stores[0]
+    sessions = None if stores is None or not redis_sessions else stores[1]
+    service = AuthService(
+        policy,
+        groups=groups,
+        revocations=revocations,
+        sessions=sessions,
+        csrf=CrossOriginProtection() if csrf else None,
+    )
     service.setup(app)
     if revocations is not None:
 
         async def revoke(app: web.Application) -> None:
             await service.logout_everywhere(REVOKED_USER)
+            if sessions is not None:  # a session nobody holds, ended
+                await sessions.ends.revoke("s:never-held", 2**53 - 1, 3600)
 
         app.on_startup.append(revoke)
 
@@ -280,6 +295,9 @@ CONTENDERS = {
     "aiohttp_guard cookie": lambda: guard("cookie"),
     "aiohttp_guard cookie, csrf off": lambda: guard("cookie", csrf=False),
     "aiohttp_guard cookie, Redis store": lambda: guard("cookie", redis_url=REDIS_URL),
+    "aiohttp_guard cookie, Redis store and sessions": lambda: guard(
+        "cookie", redis_url=REDIS_URL, redis_sessions=True
+    ),
     "aiohttp_guard session (EncryptedCookieStorage)": lambda: guard("session"),
     "aiohttp_guard bearer": lambda: guard("bearer"),
     "aiohttp-security cookie (unsigned)": lambda: security("cookie"),
@@ -292,7 +310,10 @@ CONTENDERS = {
 #: protection on (the default) and off.
 UNSAFE_METHOD_CONTENDERS = ("aiohttp_guard cookie", "aiohttp_guard cookie, csrf off")
 #: The contenders that need the Redis at REDIS_URL.
-REDIS_CONTENDERS = ("aiohttp_guard cookie, Redis store",)
+REDIS_CONTENDERS = (
+    "aiohttp_guard cookie, Redis store",
+    "aiohttp_guard cookie, Redis store and sessions",
+)
 
 
 def main() -> None:

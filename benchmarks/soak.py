@@ -1,6 +1,7 @@
 """Load and soak: a real server process under a mix of good and bad credentials.
 
     python -m benchmarks.soak --seconds 300 --concurrency 32
+    python -m benchmarks.soak --seconds 300 --sessions 10000
 
 Starts `benchmarks.soak_app` on a free loopback port (pinned to one CPU), sends
 requests from this process (pinned to the other) for a bounded time, and
@@ -9,6 +10,12 @@ tampered, revoked, missing and garbage credentials, by cookie and by bearer
 token, on public, authenticated and permission-guarded routes. Reports the
 requests made, wrong decisions and 5xx answers (both must be 0) and the
 server's memory at start and end. Exits non-zero on any wrong answer.
+
+With `--sessions N`, the editor's cookie is one of N tickets of N distinct
+login sessions, sent in turn: every session is seen once before the memory
+at start is read, so that what the server keeps per session (its record,
+when it last wrote its last sight) is counted at start, and growth during
+the run is growth per request.
 """
 
 from __future__ import annotations
@@ -35,10 +42,21 @@ ROUTES = ("/public", "/guarded", "/edit")
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def ticket(secret: bytes, user_id: str, *, issued_ago: float = 0) -> str:
-    """A ticket issued `issued_ago` seconds ago."""
+def ticket(
+    secret: bytes,
+    user_id: str,
+    *,
+    issued_ago: float = 0,
+    session_id: str | None = None,
+) -> str:
+    """A ticket issued `issued_ago` seconds ago, in login session `session_id`."""
     codec = TicketCodec(secret, clock=lambda: time.time() - issued_ago)
-    return codec.encode(codec.issue(user_id, MAX_AGE))
+    return codec.encode(codec.issue(user_id, MAX_AGE, session_id=session_id))
+
+
+def session_tickets(secret: bytes, count: int) -> list[str]:
+    """The editor's tickets of `count` distinct login sessions."""
+    return [ticket(secret, "alice", session_id=f"soak-{i}") for i in range(count)]
 
 
 Credential = tuple[str, dict[str, str], tuple[int, int, int]]
@@ -107,6 +125,7 @@ async def load(
     seconds: float,
     concurrency: int,
     make_credentials: Callable[[], list[Credential]],
+    sessions: list[str] | None = None,
 ) -> tuple[Counter[str], list[str]]:
     counts: Counter[str] = Counter()
     wrong: list[str] = []
@@ -114,6 +133,7 @@ async def load(
     plan = itertools.cycle([(c, r) for c in range(7) for r in range(len(ROUTES))])
     creds = make_credentials()
     refreshed = time.monotonic()
+    in_turn = itertools.cycle(sessions or [""])
 
     async def worker(session: aiohttp.ClientSession) -> None:
         nonlocal creds, refreshed
@@ -122,6 +142,8 @@ async def load(
                 creds, refreshed = make_credentials(), time.monotonic()
             which, route = next(plan)
             name, headers, expected = creds[which]
+            if which == 0 and sessions:  # the editor, in one session after another
+                headers = {"Cookie": f"AUTH_TKT={next(in_turn)}"}
             async with session.get(base + ROUTES[route], headers=headers) as response:
                 await response.read()
                 status = response.status
@@ -143,18 +165,30 @@ async def load(
     return counts, wrong
 
 
-async def soak(seconds: float, concurrency: int) -> int:
+async def see_every_session(base: str, sessions: list[str]) -> None:
+    """Present each session's ticket once, so that the server knows them all."""
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as client:
+        for session_ticket in sessions:
+            headers = {"Cookie": f"AUTH_TKT={session_ticket}"}
+            async with client.get(base + "/guarded", headers=headers) as response:
+                if response.status != 200:
+                    raise RuntimeError(f"a session's ticket got {response.status}")
+
+
+async def soak(seconds: float, concurrency: int, session_count: int = 0) -> int:
     secret = os.urandom(32)
     pin(0, 1)
     process, base = await start_server(secret)
     started = time.time()
+    sessions = session_tickets(secret, session_count)
     try:
+        await see_every_session(base, sessions)
         await load(
-            base, 1, concurrency, lambda: credentials(secret, started)
+            base, 1, concurrency, lambda: credentials(secret, started), sessions
         )  # warm up
         rss_start = rss_kib(process.pid)
         counts, wrong = await load(
-            base, seconds, concurrency, lambda: credentials(secret, started)
+            base, seconds, concurrency, lambda: credentials(secret, started), sessions
         )
         rss_end = rss_kib(process.pid)
     finally:
@@ -164,6 +198,7 @@ async def soak(seconds: float, concurrency: int) -> int:
     print("| measure | value |")
     print("| --- | --- |")
     print(f"| duration | {seconds:.0f} s, {concurrency} connections |")
+    print(f"| distinct login sessions | {max(session_count, 1)} of the editor |")
     print(f"| requests | {counts['requests']} ({rate:.0f}/s) |")
     print(f"| wrong decisions | {counts['wrong']} |")
     print(f"| 5xx answers | {counts['5xx']} |")
@@ -178,8 +213,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument(
+        "--sessions", type=int, default=0, help="distinct login sessions"
+    )
     args = parser.parse_args()
-    sys.exit(asyncio.run(soak(args.seconds, args.concurrency)))
+    sys.exit(asyncio.run(soak(args.seconds, args.concurrency, args.sessions)))
 
 
 if __name__ == "__main__":

@@ -16,12 +16,13 @@ from benchmarks import http_apps
 from pytest_aiohttp import AiohttpClient
 from redis.asyncio import Redis
 
-from aiohttp_guard import RedisRevocationStore
+from aiohttp_guard import AuthService, RedisRevocationStore, RedisSessionRegistry
 
 from .conftest import REDIS_URL, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 REDIS_STORE = "aiohttp_guard cookie, Redis store"
+REDIS_SESSIONS = "aiohttp_guard cookie, Redis store and sessions"
 
 
 async def client_names(redis: Redis) -> set[str]:
@@ -29,15 +30,29 @@ async def client_names(redis: Redis) -> set[str]:
     return {str(client["name"]) for client in clients}
 
 
+@pytest.mark.parametrize("sessions", [False, True], ids=["store", "and sessions"])
 async def test_benchmark_redis_store_app(
-    aiohttp_client: AiohttpClient, redis_client: Redis, redis_prefix: str
+    aiohttp_client: AiohttpClient,
+    redis_client: Redis,
+    redis_prefix: str,
+    sessions: bool,
 ) -> None:
-    assert REDIS_STORE in http_apps.CONTENDERS
-    assert REDIS_STORE in http_apps.REDIS_CONTENDERS
-    app = http_apps.guard("cookie", redis_url=REDIS_URL, redis_prefix=redis_prefix)
+    name = REDIS_SESSIONS if sessions else REDIS_STORE
+    assert name in http_apps.CONTENDERS
+    assert name in http_apps.REDIS_CONTENDERS
+    app = http_apps.guard(
+        "cookie",
+        redis_url=REDIS_URL,
+        redis_prefix=redis_prefix,
+        redis_sessions=sessions,
+    )
     client = await aiohttp_client(app)
     store = RedisRevocationStore(redis_client, prefix=redis_prefix)
     assert await store.not_before(http_apps.REVOKED_USER) > 0  # never empty
+    registry = AuthService.of(app).sessions_check.registry
+    assert isinstance(registry, RedisSessionRegistry) is sessions
+    if sessions:  # one ended session: that store is never empty either
+        assert await registry.ends.not_before("s:never-held") == 2**53 - 1
     assert f"{redis_prefix}client" in await client_names(redis_client)
 
     async with client.get("/login", params={"user": "alice"}) as response:
@@ -83,5 +98,7 @@ def test_benchmark_run_stops_without_redis() -> None:
         check=False,
     )
     assert result.returncode != 0
-    assert f"{REDIS_STORE}: no Redis answers at {url}" in result.stderr
+    assert (
+        f"{REDIS_STORE}, {REDIS_SESSIONS}: no Redis answers at {url}" in result.stderr
+    )
     assert "requests/s" not in result.stdout  # nothing was measured

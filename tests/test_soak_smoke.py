@@ -7,11 +7,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_soak_smoke() -> None:
-    result = subprocess.run(
+@pytest.mark.parametrize("sessions", ["0", "200"])
+def test_soak_smoke(sessions: str) -> None:
+    result = subprocess.run(  # noqa: S603 - the project's own script
         [
             sys.executable,
             "-m",
@@ -20,6 +23,8 @@ def test_soak_smoke() -> None:
             "2",
             "--concurrency",
             "8",
+            "--sessions",
+            sessions,
         ],
         cwd=ROOT,
         capture_output=True,
