@@ -83,6 +83,21 @@ async def log_in(page: Page, user: str, password: str) -> None:
     await page.click("#submit")
 
 
+async def logged_in(
+    demo: str, contexts: list[BrowserContext], user: str, landing: str
+) -> list[Page]:
+    """A page per browser context, each logged in as `user` through the
+    login form and sent on to `landing`."""
+    pages: list[Page] = []
+    for context in contexts:
+        page = await context.new_page()
+        await page.goto(f"{demo}/login?next={landing}")
+        await log_in(page, user, PASSWORDS[user])
+        await page.wait_for_url(f"{demo}{landing}")
+        pages.append(page)
+    return pages
+
+
 async def status(page: Page, url: str) -> int:
     response = await page.goto(url)
     assert response is not None
@@ -180,13 +195,7 @@ async def test_the_sixth_failed_login_shows_when_to_try_again(
 
 async def test_log_out_everywhere_across_browsers(demo: str, browser: Browser) -> None:
     phone, laptop = await browser.new_context(), await browser.new_context()
-    pages: list[Page] = []
-    for context in (phone, laptop):
-        page = await context.new_page()
-        await page.goto(f"{demo}/login?next=/edit")
-        await log_in(page, "super_user", "super_password")
-        await page.wait_for_url(f"{demo}/edit")
-        pages.append(page)
+    pages = await logged_in(demo, [phone, laptop], "super_user", "/edit")
 
     await pages[0].click("#logout-everywhere")
     await pages[0].wait_for_url(f"{demo}/login")
@@ -337,14 +346,7 @@ async def test_a_device_ended_from_another_is_sent_to_log_in(
     laptop = await browser.new_context(
         user_agent="Laptop browser", viewport={"width": 1000, "height": 640}
     )
-    pages: list[Page] = []
-    for context in (phone, laptop):
-        page = await context.new_page()
-        await page.goto(f"{demo}/login?next=/devices")
-        await log_in(page, "user", "password")
-        await page.wait_for_url(f"{demo}/devices")
-        pages.append(page)
-    on_phone, on_laptop = pages
+    on_phone, on_laptop = await logged_in(demo, [phone, laptop], "user", "/devices")
     await on_laptop.reload()
     rows = on_laptop.locator("tr.session")
     assert await rows.count() == 2
@@ -380,13 +382,7 @@ async def test_ending_all_other_devices_keeps_this_one(
     demo: str, browser: Browser
 ) -> None:
     contexts = [await browser.new_context() for _ in range(3)]
-    pages: list[Page] = []
-    for context in contexts:
-        page = await context.new_page()
-        await page.goto(f"{demo}/login?next=/devices")
-        await log_in(page, "super_user", "super_password")
-        await page.wait_for_url(f"{demo}/devices")
-        pages.append(page)
+    pages = await logged_in(demo, contexts, "super_user", "/devices")
     await pages[2].reload()
     assert await pages[2].locator("tr.session").count() == 3
     await pages[2].click("#end-others")

@@ -13,6 +13,7 @@ from typing import Any, Final, TypeVar, overload
 
 from aiohttp import web
 
+from ._revocation_check import RevocationCheck
 from ._routes import (
     RouteDecisions,
     RouteGuard,
@@ -152,41 +153,23 @@ class AuthService(Authenticator):
         """A store that can be opened (`RedisRevocationStore` starts its epoch
         before the first login) is opened at startup; one that cannot be
         reached yet opens on first use and fails closed meanwhile."""
-        store = self.revocations
-        open_store: Callable[[], Any] | None = getattr(store, "open", None)
-        if open_store is None:
-            return
-        try:
-            await open_store()
-        except Exception as exc:
-            self.revocation.store_failed(exc, at_startup=True)
+        await _open_if_it_opens(self.revocations, self.revocation)
 
     async def _close_revocations(self, app: web.Application) -> None:
         """A store that was opened is closed again at cleanup (a
         `RedisRevocationStore` stops following Redis)."""
-        close_store: Callable[[], Any] | None = getattr(self.revocations, "close", None)
-        if close_store is not None:
-            await close_store()
+        await _close_if_it_closes(self.revocations)
 
     async def _open_sessions(self, app: web.Application) -> None:
         """A session registry that can be opened (`RedisSessionRegistry`
         starts following Redis) is opened at startup, like the revocation
-        store; one that cannot be reached yet fails closed meanwhile."""
-        registry = self.sessions_check.registry
-        open_registry: Callable[[], Any] | None = getattr(registry, "open", None)
-        if open_registry is None:
-            return
-        try:
-            await open_registry()
-        except Exception as exc:
-            self.sessions_check.ends.store_failed(exc, at_startup=True)
+        store."""
+        check = self.sessions_check
+        await _open_if_it_opens(check.registry, check.ends)
 
     async def _close_sessions(self, app: web.Application) -> None:
         """A session registry that was opened is closed again at cleanup."""
-        registry = self.sessions_check.registry
-        close_registry: Callable[[], Any] | None = getattr(registry, "close", None)
-        if close_registry is not None:
-            await close_registry()
+        await _close_if_it_closes(self.sessions_check.registry)
 
     async def _share_revocations(self, app: web.Application) -> None:
         """A sub-application's service that accepts this service's tickets
@@ -457,6 +440,25 @@ class AuthService(Authenticator):
         acl = await resolve_context(context, request)
         self.check_group_entries(acl, permission)
         return acl.permits(await RequestContext.of(request).principals(), permission)
+
+
+async def _open_if_it_opens(store: object, check: RevocationCheck) -> None:
+    """Call `store.open()` if it has one; a failure is logged as `check`'s
+    store outage (requests fail closed until it answers), not raised."""
+    open_store: Callable[[], Any] | None = getattr(store, "open", None)
+    if open_store is None:
+        return
+    try:
+        await open_store()
+    except Exception as exc:
+        check.store_failed(exc, at_startup=True)
+
+
+async def _close_if_it_closes(store: object) -> None:
+    """Call `store.close()` if it has one."""
+    close_store: Callable[[], Any] | None = getattr(store, "close", None)
+    if close_store is not None:
+        await close_store()
 
 
 def _service(authenticator: Authenticator) -> AuthService:
