@@ -631,3 +631,19 @@ async def test_an_eviction_that_cannot_be_ended_fails_the_login(
     [listed] = await service_of(client).sessions("alice")
     assert listed.id == TicketCodec(SECRET).decode(first).session_id
     assert await status(client, first) == 200
+
+
+async def test_a_login_and_a_logout_in_one_request_leave_no_session(
+    aiohttp_client: AiohttpClient,
+) -> None:
+    app = sessions_app()
+
+    async def in_and_out(request: web.Request) -> web.Response:
+        await remember(request, "alice")
+        await forget(request)
+        return web.Response(text="done")
+
+    app.router.add_get("/in-and-out", in_and_out)
+    client = await client_for(aiohttp_client, app)
+    assert (await client.get("/in-and-out")).status == 200
+    assert await service_of(client).sessions("alice") == []

@@ -240,6 +240,7 @@ class RequestContext(RequestState):
         self._check_not_finished("forget")
         identity = await self._identity_logging_out()
         await self.authenticator.policy.forget(self.request)
+        self._started = None  # a login of this request: nothing to record
         self.forget_resolved()
         # Anonymous for the rest of the request, even where the client keeps
         # its credential (a bearer token).
