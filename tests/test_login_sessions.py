@@ -647,3 +647,40 @@ async def test_a_login_and_a_logout_in_one_request_leave_no_session(
     client = await client_for(aiohttp_client, app)
     assert (await client.get("/in-and-out")).status == 200
     assert await service_of(client).sessions("alice") == []
+
+
+async def raw_login(client: Client, user: str, agent: bytes) -> str:
+    """Logs in with a User-Agent of raw bytes (not UTF-8: what a browser
+    never sends, and an attacker can); returns the ticket."""
+    port = client.make_url("/").port
+    assert port is not None
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(
+        f"GET /login?user={user} HTTP/1.1\r\nHost: 127.0.0.1\r\n".encode()
+        + b"User-Agent: "
+        + agent
+        + b"\r\nConnection: close\r\n\r\n"
+    )
+    answer = await reader.read()
+    writer.close()
+    await writer.wait_closed()
+    head = answer.split(b"\r\n\r\n", 1)[0].decode("latin-1")
+    assert head.startswith("HTTP/1.1 200"), head
+    for line in head.split("\r\n"):
+        if line.lower().startswith("set-cookie: auth_tkt="):
+            return line.split("=", 1)[1].split(";", 1)[0]
+    raise AssertionError(f"no ticket in {head!r}")
+
+
+async def test_a_user_agent_that_is_not_utf8_is_listed_and_can_be_ended(
+    aiohttp_client: AiohttpClient,
+) -> None:
+    client = await client_for(aiohttp_client, sessions_app())
+    mine = await log_in(client, "alice", "mine")
+    theirs = await raw_login(client, "alice", b"evil\xff")
+    response = await client.get("/devices", headers=device(mine))
+    assert response.status == 200
+    agents = {d["user_agent"] for d in await response.json()}
+    assert agents == {"mine", "evil?"}
+    assert await (await client.get("/end-others", headers=device(mine))).text() == "1"
+    assert await status(client, theirs) == 401

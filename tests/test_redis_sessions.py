@@ -10,16 +10,20 @@ import time
 from typing import Any
 
 import pytest
+from aiohttp import web
 from pytest_aiohttp import AiohttpClient
 from redis.asyncio import Redis
 
 from aiohttp_guard import (
     EARLIER_LOGINS,
+    AuthService,
+    BearerTicketPolicy,
     CookieTicketPolicy,
     LoginSession,
     RedisRevocationStore,
     RedisSessionRegistry,
     TicketCodec,
+    remember,
 )
 
 from .conftest import SECRET, RedisServer, connect
@@ -28,6 +32,7 @@ from .test_login_sessions import (
     client_for,
     device,
     log_in,
+    raw_login,
     service_of,
     sessions_app,
     status,
@@ -286,3 +291,50 @@ async def test_an_epoch_created_at_0_keeps_earlier_tickets_on_the_first_start(
     await own_redis.set(b"second:revoked:\xffepoch", 0, nx=True)  # pyright: ignore[reportUnknownMemberType]
     client = await redis_client_for(aiohttp_client, own_redis, "second:")
     assert await status(client, before) == 200
+
+
+async def test_a_user_agent_that_is_not_utf8_is_recorded_in_redis(
+    aiohttp_client: AiohttpClient, redis_client: Redis, redis_prefix: str
+) -> None:
+    """Lua's JSON would refuse what such a byte becomes in Python: the
+    session would be valid, yet never listed nor ended."""
+    client = await redis_client_for(aiohttp_client, redis_client, redis_prefix)
+    mine = await log_in(client, "alice", "mine")
+    theirs = await raw_login(client, "alice", "évil".encode() + b"\xff")
+    listed = await service_of(client).sessions("alice")
+    assert {s.user_agent for s in listed} == {"mine", "évil?"}
+    response = await client.get("/end-others", headers=device(mine))
+    assert await response.text() == "1"
+    assert await status(client, theirs) == 401
+
+
+async def test_a_bearer_token_is_recorded_before_it_is_handed_out(
+    aiohttp_client: AiohttpClient, redis_server: RedisServer, own_redis: Redis
+) -> None:
+    """A handler may write the token into a response it has started: the
+    session is recorded before the token reaches the handler, and a token
+    whose session cannot be recorded is never handed out."""
+    registry = RedisSessionRegistry(own_redis, timeout=0.3)
+    app = web.Application()
+    service = AuthService(BearerTicketPolicy(SECRET, 600), sessions=registry)
+    service.setup(app)
+
+    async def token(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse()
+        await response.prepare(request)
+        try:
+            issued = await remember(request, "robot")
+        except web.HTTPServiceUnavailable:
+            await response.write(b"refused")
+        else:
+            await response.write(str(issued).encode())
+        return response
+
+    app.router.add_post("/token", token)
+    client = await aiohttp_client(app)
+    issued = await (await client.post("/token")).text()
+    [session] = await service.sessions("robot")
+    assert TicketCodec(SECRET).decode(issued).session_id == session.id
+    await own_redis.client_pause(1500, all=False)  # pyright: ignore[reportUnknownMemberType]
+    response = await client.post("/token")
+    assert await response.read() == b"refused"  # no token handed out

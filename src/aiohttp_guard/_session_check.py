@@ -113,7 +113,7 @@ class SessionCheck:
         now = _now_ms()
         self._written.pop(key, None)
         self._written.put(key, time.monotonic())
-        address = request.remote
+        address = _address(request)
         session = LoginSession(
             identity.session_id or EARLIER_LOGINS,
             identity.user_id,
@@ -142,7 +142,7 @@ class SessionCheck:
         beyond the registry's `max_sessions` end. Raises (having listed again
         any session it could not end) when the registry does not answer."""
         now = _now_ms()
-        address = request.remote
+        address = _address(request)
         session = LoginSession(
             session_id,
             user_id,
@@ -233,7 +233,18 @@ def _not_before(session_id: str) -> int | None:
 
 
 def _user_agent(request: web.Request) -> str:
-    return request.headers.get(hdrs.USER_AGENT, "")[:MAX_USER_AGENT]
+    return _text(request.headers.get(hdrs.USER_AGENT, ""))[:MAX_USER_AGENT]
+
+
+def _text(value: str) -> str:
+    """`value` as text any store and page can hold: a byte that was not
+    UTF-8 (which aiohttp hands on as a lone surrogate) becomes "?"."""
+    return value.encode("utf-8", "replace").decode("utf-8")
+
+
+def _address(request: web.Request) -> str | None:
+    remote = request.remote
+    return None if remote is None else _text(remote)
 
 
 def _now_ms() -> int:

@@ -195,6 +195,7 @@ def _encode(session: LoginSession, expiry: int | None) -> str:
             "t": str(time.time_ns()),
         },
         separators=(",", ":"),
+        ensure_ascii=False,  # text as UTF-8, which Lua's JSON keeps as it is
     )
 
 

@@ -222,6 +222,10 @@ class RequestContext(RequestState):
             # calls `record_login`): a login whose response fails leaves no
             # session to count towards max_sessions, nor evicts one.
             self._started = (user_id, session_id, kind)
+            # A token handed to the handler (a bearer token) may leave in a
+            # response already started: recorded before it is handed out.
+            if token is not None and not await self.record_login():
+                raise authenticator.unavailable(request)
         self.forget_resolved()
         self.renewal, self.ticket_changed = None, True
         audit(
