@@ -142,7 +142,7 @@ class Authenticator:
         revocation made through one holds for the other's tickets too."""
         check = other.revocation
         own = self.revocation.ttl
-        check.ttl = None if check.ttl is None or own is None else max(check.ttl, own)
+        check.ttl = _longer(check.ttl, own)
         self.revocation = check
         self.default_store = False
 

@@ -49,16 +49,12 @@ class PolicyChain(AbstractAuthentication):
     @property
     def max_ticket_age(self) -> float | None:
         """The longest of the policies' (None when one of them cannot tell)."""
-        ages = [policy.max_ticket_age for policy in self.policies]
-        known = [age for age in ages if age is not None]
-        return max(known) if len(known) == len(ages) else None
+        return _longest([policy.max_ticket_age for policy in self.policies])
 
     @property
     def max_session_ticket_age(self) -> float | None:
         """The longest of the policies' (None when one of them cannot tell)."""
-        ages = [policy.max_session_ticket_age for policy in self.policies]
-        known = [age for age in ages if age is not None]
-        return max(known) if len(known) == len(ages) else None
+        return _longest([policy.max_session_ticket_age for policy in self.policies])
 
     def credential_ids(self) -> frozenset[Hashable]:
         return frozenset(key for p in self.policies for key in p.credential_ids())
@@ -106,3 +102,9 @@ class PolicyChain(AbstractAuthentication):
     def challenge(self, request: web.Request) -> str | None:
         challenges = [c for p in self.policies if (c := p.challenge(request))]
         return ", ".join(challenges) or None
+
+
+def _longest(ages: list[float | None]) -> float | None:
+    """The longest of `ages`; None (unknown) when any of them is."""
+    known = [age for age in ages if age is not None]
+    return max(known) if len(known) == len(ages) else None
