@@ -121,7 +121,7 @@ class RedisSessionRegistry(SessionRegistry):
                 ],
             )
         found = [_decode(session.user_id, "", as_bytes(item)) for item in evicted or ()]
-        return [record for record in found if record is not None]
+        return [record[1] for record in found if record is not None]
 
     async def seen(self, session: LoginSession, ttl: float | None) -> None:
         now = _now_ms()
@@ -154,7 +154,7 @@ class RedisSessionRegistry(SessionRegistry):
             session_id = as_bytes(raw_id).decode("utf-8", "replace")
             record = _decode(user_id, session_id, as_bytes(raw), now)
             if record is not None:
-                sessions.append((_made_ns(as_bytes(raw)), record))
+                sessions.append(record)
         sessions.sort(key=lambda item: (item[1].created_ms, item[0]), reverse=True)
         return [session for _, session in sessions]
 
@@ -201,15 +201,17 @@ def _encode(session: LoginSession, expiry: int | None) -> str:
 
 def _decode(
     user_id: str, session_id: str, raw: bytes, now: int | None = None
-) -> LoginSession | None:
-    """The session a record holds, or None when it is unreadable or, given
-    `now`, expired."""
+) -> tuple[int, LoginSession] | None:
+    """When a record was made (ns, 0 when it does not say) and the session
+    it holds, or None when it is unreadable or, given `now`, expired."""
     try:
         record = json.loads(raw)
         expiry = record.get("x")
         if now is not None and isinstance(expiry, int) and expiry <= now:
             return None
-        return LoginSession(
+        made = record.get("t")
+        made_ns = int(made) if isinstance(made, str) and made.isdigit() else 0
+        session = LoginSession(
             str(record.get("id") or session_id),
             user_id,
             int(record["c"]),
@@ -221,14 +223,7 @@ def _decode(
         )
     except (ValueError, TypeError, KeyError, AttributeError):
         return None
-
-
-def _made_ns(raw: bytes) -> int:
-    """When a record was made, in ns (0 when it does not say)."""
-    try:
-        return int(json.loads(raw).get("t"))
-    except (ValueError, TypeError, AttributeError):
-        return 0
+    return made_ns, session
 
 
 def _text_or_none(value: object) -> str | None:
