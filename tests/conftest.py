@@ -14,11 +14,14 @@ from pathlib import Path
 from typing import NoReturn, cast
 
 import pytest
+from aiohttp.test_utils import TestServer
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
+
+from aiohttp_guard.demo.provider import DemoProvider
 
 SECRET = b"0123456789abcdef0123456789abcdef"
 OTHER_SECRET = b"fedcba9876543210fedcba9876543210"
@@ -157,3 +160,18 @@ async def own_redis(redis_server: RedisServer) -> AsyncIterator[Redis]:
     client = connect(redis_server.url)
     yield client
     await client.aclose()
+
+
+# -- an identity provider ----------------------------------------------------
+
+
+@pytest.fixture
+async def provider() -> AsyncIterator[DemoProvider]:
+    """An identity provider served on loopback by a real server: discovery,
+    a JWK set of RSA, EC and Ed25519 keys, and tokens it signs."""
+    provider = DemoProvider()
+    server = TestServer(provider.app(), host="127.0.0.1")
+    await server.start_server()
+    provider.issuer = str(server.make_url("")).rstrip("/")
+    yield provider
+    await server.close()

@@ -6,6 +6,8 @@ handlers and views. The functional API of the old aiohttp_auth package lives
 on in `aiohttp_guard.auth` and `aiohttp_guard.acl`.
 """
 
+from typing import TYPE_CHECKING
+
 from . import acl, auth
 from ._routes import RouteGuard
 from .access_control import ACE, ACL, ALL_PERMISSIONS, Decision, EntryTuple
@@ -15,6 +17,7 @@ from .configuration import ConfigurationWarning
 from .contexts import Context
 from .cross_origin import CrossOriginProtection, csrf_exempt
 from .guards import AllOf, AnyOf, Authenticated, BaseGuard, Guard, Public, Requires
+from .identity import ClaimValue
 from .login_sessions import (
     EARLIER_LOGINS,
     LoginSession,
@@ -38,6 +41,7 @@ from .principals import (
     Everyone,
     Group,
     Permission,
+    Scope,
     User,
 )
 from .redirects import is_safe_next, safe_next
@@ -47,6 +51,9 @@ from .request_context import RequestContext
 from .revocation import MemoryRevocationStore, RedisRevocationStore, RevocationStore
 from .service import AuthService, GroupResolver, Groups
 from .tickets import InvalidTicket, Ticket, TicketCodec
+
+if TYPE_CHECKING:
+    from .policies.jwt import JWTPolicy
 
 __all__ = [
     "ACE",
@@ -62,6 +69,7 @@ __all__ = [
     "AuthenticatedUser",
     "BaseGuard",
     "BearerTicketPolicy",
+    "ClaimValue",
     "ConfigurationWarning",
     "Context",
     "CookieTicketPolicy",
@@ -78,6 +86,7 @@ __all__ = [
     "Guard",
     "Identity",
     "InvalidTicket",
+    "JWTPolicy",
     "LoginSession",
     "LoginThrottle",
     "MemoryRevocationStore",
@@ -91,6 +100,7 @@ __all__ = [
     "Requires",
     "RevocationStore",
     "RouteGuard",
+    "Scope",
     "SessionRegistry",
     "SessionTicketPolicy",
     "SessionsUnavailable",
@@ -108,3 +118,13 @@ __all__ = [
     "remember",
     "safe_next",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # `JWTPolicy` is imported on first use: PyJWT is the optional extra
+    # aiohttp_guard[jwt], and apps without it do not load it.
+    if name == "JWTPolicy":
+        from .policies import JWTPolicy  # noqa: PLC0415
+
+        return JWTPolicy
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -22,7 +22,7 @@ from typing import Any, Final, Generic, Literal, TypeAlias, TypeVar, cast
 import attrs
 
 from ._fifo_cache import FifoCache
-from .principals import Allow, Group, Permission, User
+from .principals import Allow, Group, Permission, Scope, User
 
 __all__ = [
     "ACE",
@@ -303,7 +303,7 @@ class ACL(Generic[P]):
             (
                 (i, ace)
                 for i, ace in enumerate(self.entries)
-                if not isinstance(ace.principal, User | Group)
+                if not isinstance(ace.principal, User | Group | Scope)
             ),
             None,
         )

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Final, TypeAlias
+
 import attrs
 
-__all__ = ["Identity"]
+__all__ = ["NO_CLAIMS", "ClaimValue", "Identity"]
+
+#: A claim's value as a token carries it, read-only: JSON's scalars, arrays
+#: as tuples and objects as read-only mappings.
+_Scalar: TypeAlias = str | int | float | bool | None
+ClaimValue: TypeAlias = "_Scalar | tuple[ClaimValue, ...] | Mapping[str, ClaimValue]"
+
+#: The claims of an identity whose credential carries none.
+NO_CLAIMS: Final[Mapping[str, ClaimValue]] = MappingProxyType({})
 
 
 @attrs.frozen
@@ -21,9 +33,20 @@ class Identity:
             the user refuses.
         session_id: The login session the credential belongs to (see
             `login_sessions`), or None for a credential made without one.
+        scopes: What the credential itself allows (an access token's
+            scopes); each becomes a `Scope` principal of the request.
+        claims: What else the credential says (an access token's claims),
+            read-only.
+        sessionless: The credential belongs to no login session of this
+            library (a token an identity provider issued): it is neither
+            listed among the user's sessions nor ended with them.
+            `logout_everywhere` still refuses it.
     """
 
     user_id: str
     login_ms: int | None = None
     issued_ms: int | None = None
     session_id: str | None = None
+    scopes: frozenset[str] = frozenset()
+    claims: Mapping[str, ClaimValue] = NO_CLAIMS
+    sessionless: bool = False

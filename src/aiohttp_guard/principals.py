@@ -20,6 +20,7 @@ __all__ = [
     "Everyone",
     "Group",
     "Permission",
+    "Scope",
     "User",
     "principal_set",
 ]
@@ -62,6 +63,18 @@ class User:
 
     def __repr__(self) -> str:
         return f"User({self.user_id!r})"
+
+
+@attrs.frozen(cache_hash=True)
+class Scope:
+    """The principal of an access token's scope: `(Allow, Scope("notes:write"),
+    "edit")` grants "edit" to requests whose token carries that scope. Never
+    equal to a group or a user of the same name."""
+
+    name: str
+
+    def __repr__(self) -> str:
+        return f"Scope({self.name!r})"
 
 
 Allow: Final = Permission.Allow

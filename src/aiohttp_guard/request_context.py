@@ -119,7 +119,13 @@ class RequestContext(RequestState):
             request = self.request
             identity = await authenticator.policy.identify(request)
             if identity is not None:
-                key = end_key(identity.user_id, identity.session_id)
+                # A provider's token is in no login session: only
+                # `logout_everywhere` applies to it.
+                key = (
+                    None
+                    if identity.sessionless
+                    else end_key(identity.user_id, identity.session_id)
+                )
                 refused = self._known_refusal(identity, key)
                 if refused is Unknown.UNKNOWN:
                     try:
@@ -137,7 +143,7 @@ class RequestContext(RequestState):
                         user_id=identity.user_id,
                     )
                     identity = None
-                else:
+                elif key is not None:
                     sessions = authenticator.sessions_check
                     if sessions.due(key):
                         policy = authenticator.policy.session_kind(request) or ""
@@ -145,7 +151,9 @@ class RequestContext(RequestState):
             self._identity, self._identity_known = identity, True
         return self._identity
 
-    def _known_refusal(self, identity: Identity, key: str) -> str | Unknown | None:
+    def _known_refusal(
+        self, identity: Identity, key: str | None
+    ) -> str | Unknown | None:
         """`_refusal_of`, when the stores tell without a look-up (most
         requests: no coroutine), else `Unknown.UNKNOWN`."""
         revoked = self.authenticator.revocation.known_revoked(identity)
@@ -153,21 +161,26 @@ class RequestContext(RequestState):
             return Unknown.UNKNOWN
         if revoked:
             return "revoked"
+        if key is None:
+            return None
         ended = self.authenticator.sessions_check.known_ended(identity, key)
         if ended is None:
             return Unknown.UNKNOWN
         return "session_ended" if ended else None
 
-    async def _refusal_of(self, identity: Identity, key: str) -> str | None:
+    async def _refusal_of(self, identity: Identity, key: str | None) -> str | None:
         """Why `identity` must be refused ("revoked" by `logout_everywhere`,
         "session_ended": `key`, its session's `end_key`, was ended), or None;
-        raises when a store does not answer."""
+        raises when a store does not answer. `key` is None for a credential
+        in no session."""
         check = self.authenticator.revocation
         revoked = check.known_revoked(identity)
         if revoked is None:
             revoked = await check.revoked(identity)
         if revoked:
             return "revoked"
+        if key is None:
+            return None
         sessions = self.authenticator.sessions_check
         ended = sessions.known_ended(identity, key)
         if ended is None:
@@ -181,13 +194,17 @@ class RequestContext(RequestState):
 
     async def principals(self) -> frozenset[Hashable] | None:
         """Whom the request speaks for: the group resolver's groups plus
-        `Everyone`, and `AuthenticatedUser` and `User(user_id)` when logged
-        in; None when the resolver denies the user everything."""
+        `Everyone`, and `AuthenticatedUser`, `User(user_id)` and a `Scope`
+        per scope of the credential when logged in; None when the resolver
+        denies the user everything."""
         if not self._principals_known:
             identity = await self.identity()
-            user_id = None if identity is None else identity.user_id
+            if identity is None:
+                user_id, scopes = None, frozenset[str]()
+            else:
+                user_id, scopes = identity.user_id, identity.scopes
             groups = await self.authenticator.resolve_groups(user_id)
-            principals = self.authenticator.principals_of(user_id, groups)
+            principals = self.authenticator.principals_of(user_id, groups, scopes)
             self._principals, self._principals_known = principals, True
         return self._principals
 

@@ -357,9 +357,10 @@ class AuthService(Authenticator):
 
     async def current_session(self, request: web.Request) -> LoginSession | None:
         """The login session of the request's own credential, or None
-        (anonymous, or a session with no record)."""
+        (anonymous, a session with no record, or a provider's token, which
+        is in no session)."""
         identity = await self.identity(request)
-        if identity is None:
+        if identity is None or identity.sessionless:
             return None
         wanted = identity.session_id or EARLIER_LOGINS
         for session in await self.sessions(identity.user_id):

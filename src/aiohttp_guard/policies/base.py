@@ -25,6 +25,13 @@ class AbstractAuthentication(abc.ABC):
     """
 
     @property
+    def issues_credentials(self) -> bool:
+        """Whether `remember` can log a user in through this policy: False
+        for credentials someone else issues (an identity provider's
+        tokens). A `PolicyChain` sends a login to a policy that can."""
+        return True
+
+    @property
     def max_ticket_age(self) -> float | None:
         """The longest, in seconds, that a credential issued now can stay
         valid; None when unknown (the default). Revocations are kept that

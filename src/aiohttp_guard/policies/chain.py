@@ -24,9 +24,11 @@ class _Identified:
 
 class PolicyChain(AbstractAuthentication):
     """Identifies a request with the first policy that recognises it;
-    `remember` goes to that policy, or to the first one when none did, and
-    `forget` to every policy, so that a logout clears whatever credential the
-    client holds. `AuthService([cookie, bearer])` builds one.
+    `remember` goes to that policy, or to the first one that issues
+    credentials when none did or the one that did cannot (an identity
+    provider's tokens), and `forget` to every policy, so that a logout
+    clears whatever credential the client holds. `AuthService([cookie,
+    bearer])` builds one.
 
     Args:
         policies: The policies, in the order they are tried; at least one.
@@ -65,6 +67,18 @@ class PolicyChain(AbstractAuthentication):
         used = RequestState.current(request).note(self, _Identified)
         return self.policies[0] if used is None else used.policy
 
+    def _remembering(self, request: web.Request) -> AbstractAuthentication:
+        """The policy a login on `request` goes to."""
+        policy = self._in_charge(request)
+        if policy.issues_credentials:
+            return policy
+        return next((p for p in self.policies if p.issues_credentials), policy)
+
+    @property
+    def issues_credentials(self) -> bool:
+        """Whether any of the policies does."""
+        return any(policy.issues_credentials for policy in self.policies)
+
     def now_ms(self, request: web.Request) -> int:
         """The clock of the policy that identified `request` (of the first
         policy when none did)."""
@@ -84,10 +98,10 @@ class PolicyChain(AbstractAuthentication):
 
     def session_kind(self, request: web.Request) -> str | None:
         """That of the policy `remember` goes to."""
-        return self._in_charge(request).session_kind(request)
+        return self._remembering(request).session_kind(request)
 
     async def remember(self, request: web.Request, user_id: str) -> str | None:
-        return await self._in_charge(request).remember(request, user_id)
+        return await self._remembering(request).remember(request, user_id)
 
     async def forget(self, request: web.Request) -> None:
         for policy in self.policies:
