@@ -18,10 +18,12 @@ from aiohttp.test_utils import TestClient
 from pytest_aiohttp import AiohttpClient
 from redis.asyncio import Redis
 
+from aiohttp_guard.demo import api as demo_api
 from aiohttp_guard.demo import app as demo_app
 from aiohttp_guard.demo import make_app
 from aiohttp_guard.demo.__main__ import parse_args
 from aiohttp_guard.demo.pages import STYLESHEET
+from aiohttp_guard.demo.provider import DemoProvider
 from aiohttp_guard.demo.users import ITERATIONS, check_password, hash_password
 
 from .conftest import REDIS_URL, RedisServer
@@ -407,6 +409,9 @@ async def test_redis_mode(
 def test_command_line() -> None:
     args = parse_args([])
     assert (args.host, args.port, args.redis) == ("127.0.0.1", 8080, None)
+    assert (args.issuer, args.audience) == (None, "demo-api")
+    args = parse_args(["--issuer", "https://idp.example", "--audience", "notes"])
+    assert (args.issuer, args.audience) == ("https://idp.example", "notes")
     args = parse_args(["--host", "0.0.0.0", "--port", "9000", "--redis", REDIS_URL])  # noqa: S104
     assert (args.host, args.port, args.redis) == ("0.0.0.0", 9000, REDIS_URL)  # noqa: S104
 
@@ -508,3 +513,71 @@ async def test_the_devices_page_escapes_what_clients_send(
     )
     assert response.status == 303
     assert (await client.get("/whoami", headers=HTML)).status == 200
+
+
+# -- the API, for clients holding an identity provider's token ----------------
+
+
+async def test_the_api_takes_a_token_with_its_scope(
+    aiohttp_client: AiohttpClient,
+) -> None:
+    app = make_app()
+    client = await aiohttp_client(app)
+    anonymous = await client.get("/api/notes")
+    assert anonymous.status == 401
+    assert anonymous.headers["WWW-Authenticate"].startswith("Bearer")
+    await log_in(client, "user")
+    page = await client.get("/api-token", headers=HTML)
+    found = re.search(r'<pre id="token">([^<]+)</pre>', await page.text())
+    assert found
+    token = found.group(1)
+    client.session.cookie_jar.clear()
+    answer = await client.get(
+        "/api/notes", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert answer.status == 200
+    assert (await answer.json())["user"] == "user"
+    # A token of the provider without the scope is refused; so is a forged one.
+    provider = app[demo_api.PROVIDER]
+    unscoped = provider.token("user", scope="profile")
+    assert (
+        await client.get("/api/notes", headers={"Authorization": f"Bearer {unscoped}"})
+    ).status == 403
+    forged = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+    assert (
+        await client.get("/api/notes", headers={"Authorization": f"Bearer {forged}"})
+    ).status == 401
+    # The browser's cookie does not open the API: no notes:read scope.
+    await log_in(client, "super_user")
+    assert (await client.get("/api/notes")).status == 403
+
+
+async def test_the_api_takes_another_providers_tokens(
+    aiohttp_client: AiohttpClient, provider: DemoProvider
+) -> None:
+    client = await aiohttp_client(make_app(issuer=provider.issuer))
+    token = provider.token("robot", scope="notes:read")
+    answer = await client.get(
+        "/api/notes", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert answer.status == 200
+    assert (await answer.json())["scopes"] == ["notes:read"]
+    assert provider.discovery_requests == 1
+
+
+def test_the_demo_runs_without_pyjwt_and_says_what_its_api_needs() -> None:
+    probe = (
+        "import sys, asyncio; sys.modules['jwt'] = None\n"
+        "from aiohttp.test_utils import TestClient, TestServer\n"
+        "from aiohttp_guard.demo.app import make_app\n"
+        "async def main():\n"
+        "    async with TestClient(TestServer(make_app())) as client:\n"
+        "        answer = await client.get('/api/notes')\n"
+        "        print(answer.status, await answer.text())\n"
+        "asyncio.run(main())\n"
+    )
+    finished = run_python("-c", probe)
+    assert finished.returncode == 0, finished.stderr
+    assert finished.stdout.strip() == (
+        "501 The demo's API needs PyJWT: pip install 'aiohttp_guard[jwt]'"
+    )

@@ -1,4 +1,5 @@
-"""`python -m aiohttp_guard.demo [--host H] [--port P] [--redis URL]`"""
+"""`python -m aiohttp_guard.demo [--host H] [--port P] [--redis URL]
+[--issuer URL] [--audience AUD]`"""
 
 from __future__ import annotations
 
@@ -26,6 +27,17 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         metavar="URL",
         help="keep sessions and revocations in this Redis (redis://host:port/db)",
     )
+    parser.add_argument(
+        "--issuer",
+        metavar="URL",
+        help="accept this identity provider's access tokens on /api/notes "
+        "(default: those of the demo's stand-in provider, from /api-token)",
+    )
+    parser.add_argument(
+        "--audience",
+        default="demo-api",
+        help="the audience the provider's tokens name (default: demo-api)",
+    )
     return parser.parse_args(argv)
 
 
@@ -42,7 +54,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         problem = asyncio.run(check_redis(args.redis))
         if problem is not None:
             sys.exit(f"aiohttp_guard demo: {problem}")
-    app = make_app(redis_url=args.redis)
+    app = make_app(redis_url=args.redis, issuer=args.issuer, audience=args.audience)
     print(f"aiohttp_guard demo on http://{args.host}:{args.port}/", flush=True)
     web.run_app(app, host=args.host, port=args.port, print=None)
 

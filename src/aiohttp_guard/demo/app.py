@@ -232,13 +232,37 @@ async def logout_everywhere(request: web.Request) -> web.Response:
     raise web.HTTPSeeOther("/login")
 
 
+@Public()
+async def no_api(request: web.Request) -> web.Response:
+    raise web.HTTPNotImplemented(
+        text="The demo's API needs PyJWT: pip install 'aiohttp_guard[jwt]'"
+    )
+
+
+def api(
+    app: web.Application, issuer: str | None, audience: str
+) -> tuple[list[AbstractAuthentication], list[web.RouteDef]]:
+    """The API's token policy (none without PyJWT) and routes."""
+    try:
+        from .api import api_routes, token_policy  # noqa: PLC0415 - PyJWT, if there
+    except ImportError:
+        return [], [web.get("/api/notes", no_api), web.get("/api-token", no_api)]
+    return [token_policy(app, issuer, audience)], api_routes()
+
+
 def make_app(
-    redis_url: str | None = None, secret: bytes | None = None
+    redis_url: str | None = None,
+    secret: bytes | None = None,
+    issuer: str | None = None,
+    audience: str = "demo-api",
 ) -> web.Application:
     """The demo app: cookie tickets, in-memory revocation and login counts,
-    or with `redis_url` sessions, revocations and login counts in Redis."""
+    or with `redis_url` sessions, revocations and login counts in Redis. Its
+    API takes the access tokens of `issuer` for `audience`, or without an
+    issuer those of a stand-in provider (`/api-token` gives one)."""
     secret = secret or os.urandom(32)
     app = web.Application()
+    token_policies, api_routes = api(app, issuer, audience)
     policy: AbstractAuthentication
     revocations: RevocationStore
     sessions: SessionRegistry
@@ -252,7 +276,7 @@ def make_app(
         policy = SessionTicketPolicy(secret, max_age=3600, reissue_time=600)
         revocations, sessions = use_redis(app, redis_url)
     service = AuthService(
-        policy,
+        [*token_policies, policy],
         groups=groups,
         default=Authenticated(),
         revocations=revocations,
@@ -277,6 +301,7 @@ def make_app(
             web.get("/devices", devices),
             web.post("/devices/end", end_device),
             web.post("/devices/end-others", end_other_devices),
+            *api_routes,
         ]
     )
     # The stylesheet is for everyone, logged in or not.

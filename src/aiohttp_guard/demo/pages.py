@@ -34,6 +34,7 @@ _PAGES = (
     ("/edit", "Edit"),
     ("/whoami", "Who am I"),
     ("/devices", "Your devices"),
+    ("/api-token", "API token"),
 )
 
 
