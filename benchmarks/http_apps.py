@@ -47,6 +47,7 @@ from aiohttp_guard import (
     BearerTicketPolicy,
     CookieTicketPolicy,
     CrossOriginProtection,
+    JWTPolicy,
     Public,
     RedisRevocationStore,
     RedisSessionRegistry,
@@ -54,6 +55,7 @@ from aiohttp_guard import (
     SessionTicketPolicy,
     remember,
 )
+from aiohttp_guard.demo.provider import Algorithm, DemoProvider
 from aiohttp_guard.permissions import AuthenticatedUser, Everyone, Permission
 
 SECRET = b"benchmark secret: thirty-two b.."
@@ -175,6 +177,17 @@ def guard(
         policy: Any = SessionTicketPolicy(SECRET, 3600)
     elif kind == "bearer":
         policy = BearerTicketPolicy(SECRET, 3600)
+    elif kind in ("RS256", "EdDSA"):
+        # A provider's tokens, its keys already at hand (fetched once, as a
+        # running server has them): the login hands out the provider's token.
+        algorithm: Algorithm = "RS256" if kind == "RS256" else "EdDSA"
+        provider = DemoProvider("https://idp.benchmark", algorithms=(algorithm,))
+        policy = JWTPolicy(
+            issuer=provider.issuer,
+            audience=provider.audience,
+            keys=provider.jwk_set(),
+            algorithms=(kind,),
+        )
     else:
         policy = CookieTicketPolicy(SECRET, 3600)
     stores = (
@@ -201,7 +214,11 @@ def guard(
 
     @Public()
     async def login(request: web.Request) -> web.Response:
-        token = await remember(request, request.query["user"])
+        user = request.query["user"]
+        if isinstance(policy, JWTPolicy):  # the provider hands tokens out
+            (key,) = provider.keys.values()
+            return web.Response(text=provider.token(user, key=key, lifetime=3600))
+        token = await remember(request, user)
         return web.Response(text=token or "")
 
     protected = Requires("edit", CONTEXT)(ok)
@@ -300,6 +317,8 @@ CONTENDERS = {
     ),
     "aiohttp_guard session (EncryptedCookieStorage)": lambda: guard("session"),
     "aiohttp_guard bearer": lambda: guard("bearer"),
+    "aiohttp_guard JWT RS256 bearer": lambda: guard("RS256"),
+    "aiohttp_guard JWT EdDSA bearer": lambda: guard("EdDSA"),
     "aiohttp-security cookie (unsigned)": lambda: security("cookie"),
     "aiohttp-security session (EncryptedCookieStorage)": lambda: security("session"),
     "aiohttp_auth 0.1.1 cookie": aiohttp_auth,

@@ -1,6 +1,7 @@
 """Micro benchmarks, side by side in one run: tickets against the HMAC floor
 and the peers' ticket formats, ACL checks against Pyramid and aiohttp_auth,
-the cross-origin check against a header look-up.
+the cross-origin check against a header look-up, and a provider's JWT
+verified by `JWTPolicy` against PyJWT's own `decode`.
 
     python -m benchmarks.micro            # the full run (about a minute)
     python -m benchmarks.micro --quick    # a smoke run: checks it works
@@ -22,6 +23,7 @@ import timeit
 from collections.abc import Callable, Hashable
 from typing import Any
 
+import jwt
 from aiohttp.test_utils import make_mocked_request
 from aiohttp_auth.acl import acl as old_acl
 from aiohttp_auth.auth import auth as old_auth
@@ -38,9 +40,11 @@ from aiohttp_guard import (
     AuthenticatedUser,
     CrossOriginProtection,
     Everyone,
+    JWTPolicy,
     TicketCodec,
     User,
 )
+from aiohttp_guard.demo.provider import Algorithm, DemoProvider
 
 SECRET = b"a benchmark secret of 32 bytes.."
 NO_ADDRESS = "0.0.0.0"  # noqa: S104 - the peers' spelling of "not bound"
@@ -50,6 +54,9 @@ ISSUE = "Ticket issue"
 ACL_3 = "ACL check, 3 entries"
 ACL_1000 = "ACL check, 1000 entries"
 CROSS_ORIGIN = "Cross-origin check"
+JWT_ALGORITHMS: tuple[Algorithm, ...] = ("RS256", "ES256", "EdDSA")
+#: More distinct tokens than `JWTPolicy` keeps verified: every call a miss.
+JWT_TOKENS = 8192
 
 
 def per_call(fn: Callable[[], Any], number: int, rounds: int) -> list[float]:
@@ -240,6 +247,62 @@ def cross_origin_rows() -> list[Row]:
     return rows
 
 
+class _Sent:
+    """What `JWTPolicy.identify` reads of a request, its headers, without
+    the weight of a mocked request (whose garbage would be measured too)."""
+
+    def __init__(self, token: str) -> None:
+        self.headers = {"Authorization": f"Bearer {token}"}
+
+
+def jwt_rows(algorithm: Algorithm, tokens: int) -> list[Row]:
+    """A token never seen before, verified by `JWTPolicy` (keys already
+    fetched), against PyJWT's `decode` of one token with the same checks:
+    what the policy adds to the library it verifies with."""
+    provider = DemoProvider("https://idp.example", algorithms=(algorithm,))
+    policy = JWTPolicy(
+        issuer=provider.issuer,
+        audience=provider.audience,
+        keys=provider.jwk_set(),
+        algorithms=(algorithm,),
+    )
+    key = provider.key_for(algorithm)
+    pyjwk = jwt.PyJWK(key.public_jwk(), algorithm)
+    one = provider.token("alice", algorithm=algorithm, lifetime=3600)
+    texts = [
+        provider.token(f"user{i}", algorithm=algorithm, lifetime=3600)
+        for i in range(tokens)
+    ]
+    # Both rows take the same tokens in turn: the floor decodes what the
+    # policy verifies.
+    sent: list[Any] = [_Sent(text) for text in texts]
+    cold, floor = itertools.cycle(sent), itertools.cycle(texts)
+    again: Any = _Sent(one)
+    options = {"require": ["exp", "iat", "iss", "aud", "sub"]}
+    return [
+        (
+            "PyJWT decode (floor)",
+            lambda: jwt.decode(
+                next(floor),
+                key=pyjwk,
+                algorithms=[algorithm],
+                audience=provider.audience,
+                issuer=provider.issuer,
+                leeway=30,
+                options=options,  # type: ignore[arg-type]
+            ),
+        ),
+        (
+            "aiohttp_guard JWTPolicy, uncached",
+            lambda: run_coroutine(policy.identify(next(cold))),
+        ),
+        (
+            "aiohttp_guard JWTPolicy, the same token again",
+            lambda: run_coroutine(policy.identify(again)),
+        ),
+    ]
+
+
 def run(*, quick: bool) -> dict[str, dict[str, float]]:
     """Print every table; return their medians by table title and row name."""
     number, rounds = (200, 2) if quick else (20_000, 7)
@@ -250,6 +313,15 @@ def run(*, quick: bool) -> dict[str, dict[str, float]]:
         ACL_3: table(ACL_3, acl_rows(3), number, rounds),
         ACL_1000: table(ACL_1000, acl_rows(1000), number // 10, rounds),
         CROSS_ORIGIN: table(CROSS_ORIGIN, cross_origin_rows(), number, rounds),
+        **{
+            f"JWT verify, {alg}": table(
+                f"JWT verify, {alg}",
+                jwt_rows(alg, 64 if quick else JWT_TOKENS),
+                number // 10,
+                rounds,
+            )
+            for alg in JWT_ALGORITHMS
+        },
     }
 
 

@@ -206,6 +206,47 @@ async def test_a_token_is_verified_once_and_kept_until_it_expires(
     assert await status(client, token) == 401
 
 
+async def test_a_refused_token_sent_again_costs_no_signature_check(
+    aiohttp_client: AiohttpClient,
+    provider: DemoProvider,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    policy = policy_for(provider, keys=provider.jwk_set())
+    client = await serve(aiohttp_client, api_app(policy))
+    genuine = provider.token("alice")
+    tampered = genuine[:-4] + ("AAAA" if not genuine.endswith("AAAA") else "BBBB")
+    expired = provider.token("alice", claims={"exp": int(time.time()) - 3600})
+    calls = 0
+    decode = jwt.decode
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        return decode(*args, **kwargs)
+
+    monkeypatch.setattr(jwt, "decode", counted)
+    for token, description in ((tampered, "signature"), (expired, "expired")):
+        for _ in range(3):
+            async with client.get("/me", headers=bearer(token)) as response:
+                assert response.status == 401
+                assert description in challenge_of(response)
+    assert calls == 2
+    # The genuine one is not among them.
+    assert await status(client, genuine) == 200
+
+
+async def test_a_token_not_valid_yet_is_accepted_once_it_is(
+    aiohttp_client: AiohttpClient, provider: DemoProvider
+) -> None:
+    policy = policy_for(provider, keys=provider.jwk_set(), leeway=0)
+    client = await serve(aiohttp_client, api_app(policy))
+    starts = int(time.time()) + 1
+    token = provider.token("alice", claims={"nbf": starts, "iat": starts - 1})
+    assert await status(client, token) == 401
+    await asyncio.sleep(starts - time.time() + 0.05)
+    assert await status(client, token) == 200
+
+
 # -- claims -------------------------------------------------------------------
 
 
