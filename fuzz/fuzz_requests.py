@@ -1,6 +1,8 @@
 """Coverage-guided fuzzing of whole requests: arbitrary Cookie and
 Authorization headers sent to a real server running the middleware and
-guards. Every answer must be 200, 400, 401 or 403: never a 500.
+guards, with cookie tickets, bearer tickets and a provider's JWTs (its keys
+given, nothing fetched). Every answer must be 200, 400, 401 or 403: never a
+500.
 
     python -m fuzz.fuzz_requests --seconds 600
 """
@@ -23,15 +25,18 @@ with atheris.instrument_imports():
         BearerTicketPolicy,
         CookieTicketPolicy,
         Everyone,
+        JWTPolicy,
         Requires,
         TicketCodec,
         get_auth,
     )
+    from aiohttp_guard.demo.provider import DemoProvider
 
 from ._harness import run
 
 SECRET = b"fuzzing secret, sixteen bytes+"
 CODEC = TicketCodec(SECRET)
+PROVIDER = DemoProvider("https://idp.fuzz")
 ALLOWED_STATUSES = {200, 400, 401, 403, 431}
 
 
@@ -50,6 +55,9 @@ def make_app() -> web.Application:
     policies = [
         CookieTicketPolicy(CODEC, 600, reissue_time=600, accept_legacy=True),
         BearerTicketPolicy(CODEC, 600),
+        JWTPolicy(
+            issuer=PROVIDER.issuer, audience=PROVIDER.audience, keys=PROVIDER.jwk_set()
+        ),
     ]
     AuthService(policies, groups=lambda user: ("editors",) if user else ()).setup(app)
     app.add_routes([web.get("/public", public), web.get("/private", private)])
@@ -105,9 +113,14 @@ def test_one_input(data: bytes) -> None:
 
 def seeds() -> list[bytes]:
     ticket = CODEC.encode(CODEC.issue("alice", 600)).encode()
+    tokens = [
+        PROVIDER.token("alice", algorithm=algorithm, scope="read", lifetime=86000)
+        for algorithm in ("RS256", "ES256", "EdDSA")
+    ]
     return [
         b"\x01" + bytes([len(ticket) % 256, 0, 0, 0]) + ticket,
         b"\x00\x00\x00\x00\x00Bearer " + ticket,
+        *(b"\x00\x00\x00\x00\x00Bearer " + token.encode() for token in tokens),
     ]
 
 

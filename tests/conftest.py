@@ -7,6 +7,7 @@ import os
 import shutil
 import socket
 import subprocess
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import NoReturn, cast
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestServer
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
@@ -175,3 +177,34 @@ async def provider() -> AsyncIterator[DemoProvider]:
     provider.issuer = str(server.make_url("")).rstrip("/")
     yield provider
     await server.close()
+
+
+@pytest.fixture
+def provider_in_a_thread() -> Iterator[DemoProvider]:
+    """The identity provider on an event loop of its own, in a thread: for
+    tests that run several event loops one after the other."""
+    provider = DemoProvider()
+    ready = threading.Event()
+    loop = asyncio.new_event_loop()
+    runner = web.AppRunner(provider.app())
+
+    async def start() -> None:
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        host, port = runner.addresses[0][:2]
+        provider.issuer = f"http://{host}:{port}"
+        ready.set()
+
+    def serve() -> None:
+        loop.run_until_complete(start())
+        loop.run_forever()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    assert ready.wait(10)
+    yield provider
+    asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(10)
+    loop.close()

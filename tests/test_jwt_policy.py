@@ -18,7 +18,7 @@ import jwt
 import pytest
 from aiohttp import web
 from aiohttp.pytest_plugin import AiohttpClient
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, make_mocked_request
 from cryptography.hazmat.primitives import serialization
 
 from aiohttp_guard import (
@@ -552,6 +552,50 @@ async def test_discovery_naming_another_issuer_is_not_trusted(
     assert provider.jwks_requests == 0
 
 
+async def test_one_deadline_covers_discovery_and_the_key_set(
+    aiohttp_client: AiohttpClient, provider: DemoProvider
+) -> None:
+    provider.delay = 0.3  # each answer alone within the timeout, both not
+    slow = policy_for(provider, fetch_timeout=0.5)
+    client = await serve(aiohttp_client, api_app(slow))
+    assert await status(client, provider.token("alice")) == 401
+    patient = policy_for(provider, fetch_timeout=5)
+    client = await serve(aiohttp_client, api_app(patient))
+    assert await status(client, provider.token("alice")) == 200
+
+
+async def test_the_discovered_key_set_url_is_kept_until_it_fails(
+    aiohttp_client: AiohttpClient, provider: DemoProvider
+) -> None:
+    policy = policy_for(provider)
+    policy.key_source.clock = clock = Clock(1000.0)
+    client = await serve(aiohttp_client, api_app(policy))
+    assert await status(client, provider.token("alice")) == 200
+    for _ in range(3):
+        clock.now += 31
+        new_key = provider.add_key("EdDSA")
+        assert await status(client, provider.token("a", key=new_key)) == 200
+    assert (provider.discovery_requests, provider.jwks_requests) == (1, 4)
+    provider.up = False
+    clock.now += 31
+    assert await status(client, provider.token("a", headers={"kid": "x"})) == 401
+    provider.up = True
+    clock.now += 31
+    assert await status(client, provider.token("a", key=provider.add_key())) == 200
+    # The failed fetch asked the kept URL; the next one discovered it again.
+    assert (provider.discovery_requests, provider.jwks_requests) == (2, 6)
+
+
+@pytest.mark.parametrize(
+    ("option", "value"), [("fetch_timeout", 0), ("refetch_interval", 0.5)]
+)
+def test_settings_that_would_undo_the_protections_are_refused(
+    provider: DemoProvider, option: str, value: float
+) -> None:
+    with pytest.raises(ValueError, match=option):
+        policy_for(provider, **{option: value})
+
+
 def test_keys_are_fetched_over_https_or_loopback_only() -> None:
     for url in (
         "http://idp.example",
@@ -684,6 +728,59 @@ async def test_provider_tokens_are_not_login_sessions(
     assert await service.sessions("alice") == []
 
 
+async def test_numbers_too_large_for_a_float_are_a_401_not_a_500(
+    aiohttp_client: AiohttpClient, provider: DemoProvider
+) -> None:
+    client = await serve(aiohttp_client, api_app(policy_for(provider)))
+    for claims in ({"exp": 10**309}, {"iat": -(10**309)}, {"auth_time": 10**309}):
+        token = provider.token("alice", claims=claims)
+        assert await status(client, token) in (200, 401)
+    huge = provider.token("alice", claims={"exp": 10**309})
+    assert await status(client, huge) == 401
+
+
+async def test_a_login_at_the_provider_before_logout_everywhere_is_refused(
+    aiohttp_client: AiohttpClient, provider: DemoProvider
+) -> None:
+    """A token refreshed after the revocation, from a provider session that
+    began before it (`auth_time`), is refused: a refresh token stolen before
+    the logout must not outlive it. A new login at the provider is let in."""
+    client = await serve(aiohttp_client, api_app(policy_for(provider)))
+    logged_in = int(time.time()) - 60
+    token = provider.token("alice", claims={"auth_time": logged_in})
+    async with client.post("/logout-everywhere", headers=bearer(token)) as response:
+        assert response.status == 200
+    later = int(time.time()) + 2
+    refreshed = provider.token("alice", claims={"auth_time": logged_in, "iat": later})
+    assert await status(client, refreshed) == 401
+    again = provider.token("alice", claims={"auth_time": later, "iat": later})
+    assert await status(client, again) == 200
+
+
+async def test_a_token_verified_before_a_logout_is_refused_after_it(
+    aiohttp_client: AiohttpClient, provider: DemoProvider
+) -> None:
+    """Even with an `iat` a little ahead (a provider's clock running fast,
+    within the leeway): it was verified, so issued, before the logout."""
+    client = await serve(aiohttp_client, api_app(policy_for(provider)))
+    ahead = provider.token("alice", claims={"iat": int(time.time()) + 20})
+    assert await status(client, ahead) == 200
+    other = provider.token("alice")
+    async with client.post("/logout-everywhere", headers=bearer(other)) as response:
+        assert response.status == 200
+    assert await status(client, ahead) == 401
+
+
+async def test_bearer_without_a_token_is_no_credential(
+    aiohttp_client: AiohttpClient, provider: DemoProvider
+) -> None:
+    client = await serve(aiohttp_client, api_app(policy_for(provider)))
+    for header in ("Bearer", "Bearer ", "bearer   "):
+        async with client.get("/me", headers={"Authorization": header}) as response:
+            assert response.status == 401
+            assert challenge_of(response) == 'Bearer realm="aiohttp_guard"'
+
+
 async def test_a_401_without_a_token_challenges_without_an_error(
     aiohttp_client: AiohttpClient, provider: DemoProvider
 ) -> None:
@@ -762,3 +859,28 @@ async def test_a_jwt_client_logging_in_gets_a_cookie_from_the_chain(
     ) as response:
         assert response.status == 200
         assert "AUTH_TKT" in response.cookies
+
+
+def test_a_policy_moved_to_another_event_loop_fetches_there(
+    provider_in_a_thread: DemoProvider,
+) -> None:
+    """The first loop closed while a fetch was under way (a test's loop, an
+    app served again): the next loop fetches at once, not 30 s later."""
+    provider = provider_in_a_thread
+    policy = policy_for(provider)
+    token = provider.token("alice")
+
+    async def give_up_while_fetching() -> None:
+        provider.delay = 2.0
+        request = make_mocked_request("GET", "/", headers=bearer(token))
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(policy.identify(request), 0.2)
+
+    async def identify() -> object:
+        provider.delay = 0.0
+        request = make_mocked_request("GET", "/", headers=bearer(token))
+        return await policy.identify(request)
+
+    asyncio.run(give_up_while_fetching())
+    identity = asyncio.run(identify())
+    assert identity is not None

@@ -16,6 +16,7 @@ stand-in only: it issues whatever token it is asked for.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import secrets
 import time
@@ -91,6 +92,8 @@ class DemoProvider:
         self.cache_control: str | None = "max-age=300"
         #: False: every request gets a 503, as from a provider that is down.
         self.up = True
+        #: Seconds each answer of discovery and the key set waits first.
+        self.delay = 0.0
         #: How many times the key set and the discovery document were read.
         self.jwks_requests = 0
         self.discovery_requests = 0
@@ -174,6 +177,7 @@ class DemoProvider:
 
     async def _discovery(self, request: web.Request) -> web.Response:
         self.discovery_requests += 1
+        await asyncio.sleep(self.delay)
         if not self.up:
             raise web.HTTPServiceUnavailable()
         return web.json_response(
@@ -188,6 +192,7 @@ class DemoProvider:
 
     async def _jwks(self, request: web.Request) -> web.Response:
         self.jwks_requests += 1
+        await asyncio.sleep(self.delay)
         if not self.up:
             raise web.HTTPServiceUnavailable()
         response = web.json_response(self.jwk_set())

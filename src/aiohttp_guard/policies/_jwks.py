@@ -6,9 +6,9 @@ provider allows: a kept set is used until its `Cache-Control` max-age
 (bounded to a minute..a day), then refreshed in the background while it
 stays in use; a token naming a key the set does not have fetches again at
 most once per `refetch_interval`, so a flood of made-up key ids costs the
-provider one request. A provider that does not answer leaves the kept keys
-in use; with none, tokens are refused (and the failure logged once per
-attempt).
+provider one request (the discovered key set's URL is kept). A provider
+that does not answer leaves the kept keys in use; with none, tokens are
+refused (and the failure logged once per attempt).
 """
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ class KeySource:
         algorithms: The policy's allow-list.
         client_session: The aiohttp session to fetch with; None opens one
             per fetch (fetches are minutes apart).
-        timeout: Seconds one fetch may take, in all.
+        timeout: Seconds one fetch may take, discovery included.
         refetch_interval: Seconds between two fetches outside the schedule
             (an unknown key id, a failed fetch).
         clock: Monotonic seconds; tests pass their own.
@@ -122,6 +122,8 @@ class KeySource:
         self._expires = float("inf") if static is not None else 0.0
         self._last_attempt: float | None = None
         self._fetching: asyncio.Task[None] | None = None
+        # The jwks_uri discovery gave, kept until a fetch from it fails.
+        self._discovered: str | None = None
         #: How many fetches were started, for tests and the log.
         self.fetches = 0
 
@@ -135,9 +137,11 @@ class KeySource:
         fetch this call waits for. None when there are none."""
         if self._static:
             return self.index
+        self._drop_foreign_fetch()
         now = self.clock()
         if self.index is not None:
-            if now >= self._expires and self._may_fetch(now):
+            stale = now >= self._expires
+            if stale and self._fetching is None and self._may_fetch(now):
                 self._start_fetch()
             return self.index
         if self._fetching is None and self._may_fetch(now):
@@ -150,6 +154,7 @@ class KeySource:
         they lack, unless a fetch ran within `refetch_interval`."""
         if self._static:
             return self.index
+        self._drop_foreign_fetch()
         if self._fetching is None and self._may_fetch(self.clock()):
             self._start_fetch()
         await self._wait_for_fetch()
@@ -169,12 +174,18 @@ class KeySource:
         self.fetches += 1
         self._fetching = asyncio.get_running_loop().create_task(self._fetch())
 
+    def _drop_foreign_fetch(self) -> None:
+        """Forget a fetch started on another event loop (one since closed,
+        the policy now serving another app): it will never finish here, and
+        must not hold the next fetch back for `refetch_interval`."""
+        task = self._fetching
+        if task is not None and task.get_loop() is not asyncio.get_running_loop():
+            self._fetching = None
+            self._last_attempt = None
+
     async def _wait_for_fetch(self) -> None:
         task = self._fetching
-        if task is None:
-            return
-        if task.get_loop() is not asyncio.get_running_loop():
-            self._fetching = None  # started on an event loop since closed
+        if task is None or task.get_loop() is not asyncio.get_running_loop():
             return
         # Shielded: a request given up by its client must not cancel the
         # fetch the other requests wait for.
@@ -182,13 +193,14 @@ class KeySource:
             await asyncio.shield(task)
 
     async def _fetch(self) -> None:
+        url = self.jwks_url or self._discovered
         try:
-            url = self.jwks_url
             try:
-                async with self._session() as session:
+                # One deadline for the whole fetch, discovery included.
+                async with asyncio.timeout(self.timeout), self._session() as session:
                     if url is None:
-                        url = await self._discover(session)
-                    document, life = await _get_json(session, url, self.timeout)
+                        url = self._discovered = await self._discover(session)
+                    document, life = await _get_json(session, url)
                 index = index_keys(document, self.algorithms)
             except (_FetchError, ValueError) as exc:
                 self._failed(url, str(exc))
@@ -200,6 +212,9 @@ class KeySource:
                 self._failed(url, repr(exc))
                 return
             self._keep(index, life)
+        except asyncio.CancelledError:
+            self._last_attempt = None  # its loop is closing: none was made
+            raise
         finally:
             self._fetching = None
 
@@ -212,7 +227,7 @@ class KeySource:
         """The `jwks_uri` of the issuer's OpenID Connect discovery document,
         which must name the issuer itself."""
         url = self.issuer.rstrip("/") + "/.well-known/openid-configuration"
-        found, _ = await _get_json(session, url, self.timeout)
+        found, _ = await _get_json(session, url)
         if not isinstance(found, dict):
             raise _FetchError(f"the discovery document at {url} is not an object")
         document = cast("dict[str, object]", found)
@@ -254,6 +269,8 @@ class KeySource:
         self._expires = self.clock() + life
 
     def _failed(self, url: str | None, why: str) -> None:
+        # Discovered again next time: the provider may have moved its keys.
+        self._discovered = None
         log.warning(
             "aiohttp_guard: the keys of %s could not be fetched%s: %s; %s",
             self.issuer,
@@ -265,14 +282,11 @@ class KeySource:
         )
 
 
-async def _get_json(
-    session: aiohttp.ClientSession, url: str, time_allowed: float
-) -> tuple[object, float]:
+async def _get_json(session: aiohttp.ClientSession, url: str) -> tuple[object, float]:
     """The JSON document at `url` and how long it may be kept, in seconds."""
     async with session.get(
         url,
         allow_redirects=False,
-        timeout=aiohttp.ClientTimeout(total=time_allowed),
         headers={"Accept": "application/json"},
     ) as response:
         if response.status != 200:

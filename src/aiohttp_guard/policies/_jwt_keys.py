@@ -102,6 +102,10 @@ def index_keys(document: object, algorithms: frozenset[str]) -> KeyIndex:
             except (jwt.PyJWTError, ValueError, TypeError, KeyError) as exc:
                 skipped.append(f"key {position} ({kid!r}): unreadable ({exc})")
                 break
+            too_short = key.Algorithm.check_key_length(key.key)
+            if too_short:  # an RSA key under 2048 bits
+                skipped.append(f"key {position} ({kid!r}): {too_short}")
+                break
             keys[kid, algorithm] = key
             per_algorithm.setdefault(algorithm, []).append(key)
     only = {alg: found[0] for alg, found in per_algorithm.items() if len(found) == 1}

@@ -104,7 +104,8 @@ class JWTPolicy(AbstractAuthentication):
         realm: Names the protected space in challenges.
         client_session: The aiohttp session keys are fetched with (a proxy,
             a private certificate authority); None opens one per fetch.
-        fetch_timeout: Seconds one fetch of keys may take.
+        fetch_timeout: Seconds one fetch of keys may take, discovery
+            included.
         refetch_interval: Seconds between two fetches outside the
             provider's schedule (a token naming an unknown key, a fetch
             that failed).
@@ -139,6 +140,13 @@ class JWTPolicy(AbstractAuthentication):
         self.algorithms = _allowed(algorithms)
         self.leeway = seconds(leeway, "leeway")
         self.max_token_life = seconds(max_token_life, "max_token_life")
+        if fetch_timeout <= 0:
+            raise ValueError("fetch_timeout must be more than 0 seconds")
+        if refetch_interval < 1:
+            raise ValueError(
+                "refetch_interval must be at least a second: it is what keeps "
+                "a flood of made-up key ids from reaching the provider"
+            )
         if max_token_size < 64:
             raise ValueError("max_token_size must be at least 64")
         self.max_token_size = max_token_size
@@ -203,7 +211,7 @@ class JWTPolicy(AbstractAuthentication):
 
     async def identify(self, request: web.Request) -> Identity | None:
         token = bearer_token(request)
-        if token is None:
+        if not token:  # none sent, or `Bearer` alone
             return None
         known = self._verified.get(token)
         if (
@@ -246,7 +254,7 @@ class JWTPolicy(AbstractAuthentication):
         """Nothing to clear: the client holds the provider's token."""
 
     def challenge(self, request: web.Request) -> str | None:
-        if bearer_token(request) is None:
+        if not bearer_token(request):  # RFC 6750: no credentials, no error
             return f'Bearer realm="{self.realm}"'
         refused = RequestState.current(request).note(self, _RefusedTokenError)
         description = (
@@ -284,10 +292,8 @@ class JWTPolicy(AbstractAuthentication):
             raise _RefusedTokenError(
                 "The access token's signing key is unknown", lasting=False
             )
-        claims = self._decode(token, key, algorithm)
-        return _Verified(
-            self._identity(claims), float(claims["exp"]) + self.leeway, index
-        )
+        identity, expires = self._identity(self._decode(token, key, algorithm))
+        return _Verified(identity, expires + self.leeway, index)
 
     def _decode(self, token: str, key: jwt.PyJWK, algorithm: str) -> dict[str, Any]:
         try:
@@ -320,7 +326,8 @@ class JWTPolicy(AbstractAuthentication):
             description = "The access token is malformed"
         raise _RefusedTokenError(description)
 
-    def _identity(self, claims: dict[str, Any]) -> Identity:
+    def _identity(self, claims: dict[str, Any]) -> tuple[Identity, float]:
+        """The identity `claims` give, and when they expire (`exp`)."""
         user_id = claims.get(self.user_id_claim)
         if not isinstance(user_id, str) or not user_id or len(user_id) > _MAX_USER_ID:
             raise _RefusedTokenError("The access token's subject is not usable")
@@ -336,14 +343,18 @@ class JWTPolicy(AbstractAuthentication):
             frozen = _frozen_claims(claims)
         except RecursionError:  # arrays in arrays, deeper than Python goes
             raise _RefusedTokenError("The access token is malformed") from None
-        return Identity(
+        identity = Identity(
             user_id,
             login_ms=None if auth_time is None else int(auth_time * 1000),
-            issued_ms=int(issued * 1000),
+            # Never later than now: an `iat` the leeway let through from a
+            # provider's clock that runs ahead must not outlast a
+            # `logout_everywhere` made after this verification.
+            issued_ms=int(min(issued, time.time()) * 1000),
             scopes=self._scopes(claims),
             claims=frozen,
             sessionless=True,
         )
+        return identity, expires
 
     def _scopes(self, claims: Mapping[str, Any]) -> frozenset[str]:
         value = claims.get(self.scope_claim)
@@ -394,11 +405,13 @@ def _allowed(algorithms: Sequence[str]) -> frozenset[str]:
 
 
 def _number(value: object) -> float | None:
-    """`value` as a finite number of seconds, or None."""
+    """`value` as a finite number of seconds, or None: an int too large for
+    a float (JSON allows any) is None, not an `OverflowError`."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    number = float(value)
-    return number if abs(number) < 1e13 else None
+    if not -1e13 < value < 1e13:  # also NaN and the infinities
+        return None
+    return float(value)
 
 
 def _frozen_claims(claims: Mapping[str, Any]) -> Mapping[str, ClaimValue]:
