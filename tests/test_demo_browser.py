@@ -394,3 +394,22 @@ async def test_ending_all_other_devices_keeps_this_one(
     assert await status(pages[2], f"{demo}/edit") == 200
     for context in contexts:
         await context.close()
+
+
+async def test_the_api_token_page_gives_a_token_the_api_takes(
+    demo: str, browser: Browser
+) -> None:
+    context = await browser.new_context()
+    (page,) = await logged_in(demo, [context], "user", "/api-token")
+    token = (await page.locator("#token").inner_text()).strip()
+    assert token.count(".") == 2
+    # The curl command the page shows, as an API client sends it.
+    request = context.request
+    answer = await request.get(
+        f"{demo}/api/notes", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert answer.status == 200
+    assert (await answer.json())["user"] == "user"
+    # The browser itself, with its cookie only, holds no notes:read scope.
+    assert await status(page, f"{demo}/api/notes") == 403
+    await context.close()
