@@ -20,6 +20,7 @@ from aiohttp import web
 from aiohttp.pytest_plugin import AiohttpClient
 from aiohttp.test_utils import TestClient, make_mocked_request
 from cryptography.hazmat.primitives import serialization
+from redis.asyncio import Redis
 
 from aiohttp_guard import (
     ACL,
@@ -29,6 +30,7 @@ from aiohttp_guard import (
     CookieTicketPolicy,
     JWTPolicy,
     Public,
+    RedisRevocationStore,
     Requires,
     Scope,
     get_auth,
@@ -884,3 +886,60 @@ def test_a_policy_moved_to_another_event_loop_fetches_there(
     asyncio.run(give_up_while_fetching())
     identity = asyncio.run(identify())
     assert identity is not None
+
+
+async def test_a_sub_application_accepting_the_same_provider_shares_revocations(
+    aiohttp_client: AiohttpClient, provider: DemoProvider
+) -> None:
+    """Two services, each with a policy for the same provider: a logout
+    everywhere through the parent refuses the token in the sub-application
+    too, and both see the token's scopes."""
+    parent = api_app(policy_for(provider))
+    sub = api_app(policy_for(provider))
+    parent.add_subapp("/sub", sub)
+    client = await serve(aiohttp_client, parent)
+    token = provider.token("alice", scope="notes:read")
+    for path in ("/notes", "/sub/notes"):
+        assert await status(client, token, path) == 200
+    async with client.post("/logout-everywhere", headers=bearer(token)) as response:
+        assert response.status == 200
+    for path in ("/notes", "/sub/notes"):
+        assert await status(client, token, path) == 401
+
+
+async def test_a_logout_on_one_instance_refuses_the_token_on_another(
+    aiohttp_client: AiohttpClient,
+    provider: DemoProvider,
+    redis_client: Redis,
+    redis_prefix: str,
+) -> None:
+    """Two instances sharing a Redis revocation store, each with its own
+    policy for the provider (and its own verified-token cache)."""
+
+    def instance() -> web.Application:
+        app = web.Application()
+        store = RedisRevocationStore(redis_client, prefix=redis_prefix)
+        AuthService(policy_for(provider), revocations=store).setup(app)
+        app.add_routes(
+            [web.get("/me", me), web.post("/logout-everywhere", logout_everywhere)]
+        )
+        return app
+
+    first = await serve(aiohttp_client, instance())
+    second = await serve(aiohttp_client, instance())
+    # A store that starts on an empty Redis refuses what was issued before
+    # it started: the token is issued once both run.
+    for client in (first, second):
+        assert await status(client, "no token yet") == 401
+    await asyncio.sleep(1)
+    token = provider.token("alice")
+    assert await status(first, token) == 200
+    assert await status(second, token) == 200
+    async with first.post("/logout-everywhere", headers=bearer(token)) as response:
+        assert response.status == 200
+    for _ in range(200):  # pub/sub carries it within 100 ms
+        if await status(second, token) == 401:
+            break
+        await asyncio.sleep(0.01)
+    assert await status(second, token) == 401
+    assert await status(first, token) == 401
