@@ -159,6 +159,20 @@ def redis_revocations(
     )
 
 
+def provider_tokens(algorithm: Algorithm) -> tuple[JWTPolicy, DemoProvider]:
+    """A stand-in provider signing with `algorithm`, and the policy that
+    verifies its tokens, given its keys (as a server has them once
+    fetched)."""
+    provider = DemoProvider("https://idp.benchmark", algorithms=(algorithm,))
+    policy = JWTPolicy(
+        issuer=provider.issuer,
+        audience=provider.audience,
+        keys=provider.jwk_set(),
+        algorithms=(algorithm,),
+    )
+    return policy, provider
+
+
 def guard(
     kind: str,
     *,
@@ -178,16 +192,7 @@ def guard(
     elif kind == "bearer":
         policy = BearerTicketPolicy(SECRET, 3600)
     elif kind in ("RS256", "EdDSA"):
-        # A provider's tokens, its keys already at hand (fetched once, as a
-        # running server has them): the login hands out the provider's token.
-        algorithm: Algorithm = "RS256" if kind == "RS256" else "EdDSA"
-        provider = DemoProvider("https://idp.benchmark", algorithms=(algorithm,))
-        policy = JWTPolicy(
-            issuer=provider.issuer,
-            audience=provider.audience,
-            keys=provider.jwk_set(),
-            algorithms=(kind,),
-        )
+        policy, provider = provider_tokens("RS256" if kind == "RS256" else "EdDSA")
     else:
         policy = CookieTicketPolicy(SECRET, 3600)
     stores = (

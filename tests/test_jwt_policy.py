@@ -182,27 +182,32 @@ async def test_jwks_url_skips_discovery_and_static_keys_fetch_nothing(
     assert (provider.discovery_requests, provider.jwks_requests) == (0, 1)
 
 
+@pytest.fixture
+def signature_checks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The tokens PyJWT decodes, in order, while the test runs."""
+    checked: list[str] = []
+    decode = jwt.decode
+
+    def counted(token: str, *args: Any, **kwargs: Any) -> Any:
+        checked.append(token)
+        return decode(token, *args, **kwargs)
+
+    monkeypatch.setattr(jwt, "decode", counted)
+    return checked
+
+
 async def test_a_token_is_verified_once_and_kept_until_it_expires(
     aiohttp_client: AiohttpClient,
     provider: DemoProvider,
-    monkeypatch: pytest.MonkeyPatch,
+    signature_checks: list[str],
 ) -> None:
     policy = policy_for(provider, keys=provider.jwk_set(), leeway=0)
     client = await serve(aiohttp_client, api_app(policy))
     token = provider.token("alice", lifetime=2)
-    calls = 0
-    decode = jwt.decode
-
-    def counted(*args: Any, **kwargs: Any) -> Any:
-        nonlocal calls
-        calls += 1
-        return decode(*args, **kwargs)
-
-    monkeypatch.setattr(jwt, "decode", counted)
     for _ in range(5):
         assert await status(client, token) == 200
-    assert calls == 1
-    # Past its exp, the kept token is refused without a second check.
+    assert signature_checks == [token]
+    # Past its exp, the kept token is checked again, and refused.
     expires = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))["exp"]
     await asyncio.sleep(expires - time.time() + 0.05)
     assert await status(client, token) == 401
@@ -211,28 +216,19 @@ async def test_a_token_is_verified_once_and_kept_until_it_expires(
 async def test_a_refused_token_sent_again_costs_no_signature_check(
     aiohttp_client: AiohttpClient,
     provider: DemoProvider,
-    monkeypatch: pytest.MonkeyPatch,
+    signature_checks: list[str],
 ) -> None:
     policy = policy_for(provider, keys=provider.jwk_set())
     client = await serve(aiohttp_client, api_app(policy))
     genuine = provider.token("alice")
     tampered = genuine[:-4] + ("AAAA" if not genuine.endswith("AAAA") else "BBBB")
     expired = provider.token("alice", claims={"exp": int(time.time()) - 3600})
-    calls = 0
-    decode = jwt.decode
-
-    def counted(*args: Any, **kwargs: Any) -> Any:
-        nonlocal calls
-        calls += 1
-        return decode(*args, **kwargs)
-
-    monkeypatch.setattr(jwt, "decode", counted)
     for token, description in ((tampered, "signature"), (expired, "expired")):
         for _ in range(3):
             async with client.get("/me", headers=bearer(token)) as response:
                 assert response.status == 401
                 assert description in challenge_of(response)
-    assert calls == 2
+    assert signature_checks == [tampered, expired]
     # The genuine one is not among them.
     assert await status(client, genuine) == 200
 
