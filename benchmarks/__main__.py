@@ -118,6 +118,27 @@ def targets(
                 f"(new users: {_verdict(new_user <= 1e-6 and faster_new >= factor)})",
             )
         )
+    for algorithm in ("RS256", "EdDSA"):
+        jwt_valid = results.ratio(f"aiohttp_guard JWT {algorithm} bearer", "valid")
+        rows.append(
+            (
+                f"HTTP, valid {algorithm} provider token: >= 0.80x the cookie ticket's",
+                f"{jwt_valid / valid:.2f}x ({jwt_valid:.2f}x bare)",
+                _verdict(jwt_valid / valid >= 0.80),
+            )
+        )
+    for algorithm in micro.JWT_ALGORITHMS:
+        table = figures[f"JWT verify, {algorithm}"]
+        added = (
+            table["aiohttp_guard JWTPolicy, uncached"] / table["PyJWT decode (floor)"]
+        )
+        rows.append(
+            (
+                f"JWT verify, {algorithm}, a token never seen: <= 1.3x PyJWT's decode",
+                f"{added:.2f}x",
+                _verdict(added <= 1.3),
+            )
+        )
     cross = figures[micro.CROSS_ORIGIN]
     unsafe = {name: t for name, t in cross.items() if name.startswith("POST")}
     slowest = max(unsafe, key=unsafe.__getitem__)
