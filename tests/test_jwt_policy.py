@@ -11,7 +11,7 @@ import json
 import logging
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import aiohttp
 import jwt
@@ -248,19 +248,25 @@ async def test_a_token_not_valid_yet_is_accepted_once_it_is(
 # -- claims -------------------------------------------------------------------
 
 
+class Ago(NamedTuple):
+    """A time claim, that many seconds before the test runs (negative: after)."""
+
+    seconds: int
+
+
 @pytest.mark.parametrize(
     ("claims", "description"),
     [
         ({"iss": "https://elsewhere.example"}, "another issuer"),
         ({"aud": "another-api"}, "another audience"),
         ({"aud": ["another-api", "a-third"]}, "another audience"),
-        ({"exp": int(time.time()) - 3600}, "expired"),
-        ({"nbf": int(time.time()) + 3600}, "not valid yet"),
-        ({"iat": int(time.time()) + 3600}, "not valid yet"),
+        ({"exp": Ago(3600)}, "expired"),
+        ({"nbf": Ago(-3600)}, "not valid yet"),
+        ({"iat": Ago(-3600)}, "not valid yet"),
         ({"sub": ""}, "subject"),
         ({"sub": 42}, "subject"),
         ({"scope": 42}, "scopes"),
-        ({"iat": int(time.time()) - 3 * 86400, "exp": int(time.time()) + 60}, "longer"),
+        ({"iat": Ago(3 * 86400), "exp": Ago(-60)}, "longer"),
     ],
 )
 async def test_a_token_failing_a_claim_check_gets_a_401_that_says_why(
@@ -270,7 +276,9 @@ async def test_a_token_failing_a_claim_check_gets_a_401_that_says_why(
     description: str,
 ) -> None:
     client = await serve(aiohttp_client, api_app(policy_for(provider)))
-    token = provider.token("alice", claims=claims)
+    now = int(time.time())
+    dated = {k: now - v.seconds if isinstance(v, Ago) else v for k, v in claims.items()}
+    token = provider.token("alice", claims=dated)
     async with client.get("/me", headers=bearer(token)) as response:
         assert response.status == 401
         challenge = challenge_of(response)
