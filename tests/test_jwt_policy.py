@@ -27,6 +27,7 @@ from aiohttp_guard import (
     Allow,
     Authenticated,
     AuthService,
+    BearerTicketPolicy,
     CookieTicketPolicy,
     JWTPolicy,
     Public,
@@ -37,6 +38,7 @@ from aiohttp_guard import (
     remember,
 )
 from aiohttp_guard.demo.provider import DemoProvider
+from aiohttp_guard.testing import bearer_header
 
 from .conftest import SECRET, Clock
 
@@ -947,3 +949,20 @@ async def test_a_logout_on_one_instance_refuses_the_token_on_another(
         await asyncio.sleep(0.01)
     assert await status(second, token) == 401
     assert await status(first, token) == 401
+
+
+async def test_provider_tokens_and_bearer_tickets_share_the_header(
+    aiohttp_client: AiohttpClient, provider: DemoProvider
+) -> None:
+    """Both in `Authorization: Bearer`: each policy takes its own and lets
+    the other's through, in either order."""
+    for jwt_first in (True, False):
+        tickets = BearerTicketPolicy(SECRET, max_age=600)
+        tokens = policy_for(provider)
+        chain = (tokens, tickets) if jwt_first else (tickets, tokens)
+        client = await serve(aiohttp_client, api_app(*chain))
+        ticket = bearer_header(tickets, "robot")["Authorization"].split()[1]
+        assert await status(client, ticket) == 200
+        assert await status(client, provider.token("alice")) == 200
+        forged = provider.token("alice")[:-4] + "AAAA"
+        assert await status(client, forged) == 401
