@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import gc
 import hashlib
 import hmac
 import json
@@ -14,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 import aiohttp
+import attrs
 import jwt
 import pytest
 from aiohttp import web
@@ -966,3 +968,44 @@ async def test_provider_tokens_and_bearer_tickets_share_the_header(
         assert await status(client, provider.token("alice")) == 200
         forged = provider.token("alice")[:-4] + "AAAA"
         assert await status(client, forged) == 401
+
+
+async def test_refused_tokens_keep_no_request_alive(
+    aiohttp_client: AiohttpClient, provider: DemoProvider
+) -> None:
+    """What a refusal leaves in the policy's memory is its reason, not the
+    request (with every header its client sent) it was raised in."""
+    client = await serve(aiohttp_client, api_app(policy_for(provider)))
+    for n in range(50):
+        headers = {**bearer(f"{n:x}.not-a-jwt"), "X-Padding": "x" * 4000}
+        async with client.get("/me", headers=headers) as response:
+            assert response.status == 401
+    gc.collect()
+    alive = sum(isinstance(o, web.BaseRequest) for o in gc.get_objects())
+    assert alive < 5
+
+
+async def test_answers_from_the_caches_still_refresh_a_stale_key_set(
+    aiohttp_client: AiohttpClient, provider: DemoProvider
+) -> None:
+    """A quiet service whose clients send the same tokens: the key set is
+    fetched again on the provider's schedule all the same, so a withdrawn
+    key's kept tokens are refused, and a token refused under the old set
+    is checked against the new one."""
+    policy = policy_for(provider)
+    policy.key_source.clock = clock = Clock(1000.0)
+    client = await serve(aiohttp_client, api_app(policy))
+    old = provider.key_for("RS256")
+    kept = provider.token("alice", key=old)
+    assert await status(client, kept) == 200
+    new = provider.add_key("RS256")
+    early = provider.token("bob", key=new, headers={"kid": old.kid})  # not yet
+    assert await status(client, early) == 401
+    provider.remove_key(old.kid)
+    provider.keys[old.kid] = attrs.evolve(new, kid=old.kid)  # the kid reused
+    clock.now += 301  # the set is stale
+    assert await status(client, kept) == 200  # answered, the refresh started
+    await policy.key_source.idle()
+    assert provider.jwks_requests == 2
+    assert await status(client, kept) == 401
+    assert await status(client, early) == 200

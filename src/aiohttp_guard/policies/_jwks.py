@@ -131,20 +131,31 @@ class KeySource:
         where = "static keys" if self._static else (self.jwks_url or self.issuer)
         return f"KeySource({where})"
 
+    def current(self) -> KeyIndex | None:
+        """The keys in use now, without waiting: a stale set's refresh is
+        started in the background (a request answered from a cache must
+        not keep a withdrawn key in use for good)."""
+        if self._static:
+            return self.index
+        self._drop_foreign_fetch()
+        now = self.clock()
+        kept = self.index
+        if kept is not None and now >= self._expires and self._may_refresh(now):
+            self._start_fetch()
+        return kept
+
+    def _may_refresh(self, now: float) -> bool:
+        return self._fetching is None and self._may_fetch(now)
+
     async def keys(self) -> KeyIndex | None:
         """The keys to verify with now: the kept ones (refreshed in the
         background once stale), or, when none are kept yet, those of a
         fetch this call waits for. None when there are none."""
         if self._static:
             return self.index
-        self._drop_foreign_fetch()
-        now = self.clock()
-        if self.index is not None:
-            stale = now >= self._expires
-            if stale and self._fetching is None and self._may_fetch(now):
-                self._start_fetch()
+        if self.current() is not None:
             return self.index
-        if self._fetching is None and self._may_fetch(now):
+        if self._may_refresh(self.clock()):
             self._start_fetch()
         await self._wait_for_fetch()
         return self.index
@@ -155,7 +166,7 @@ class KeySource:
         if self._static:
             return self.index
         self._drop_foreign_fetch()
-        if self._fetching is None and self._may_fetch(self.clock()):
+        if self._may_refresh(self.clock()):
             self._start_fetch()
         await self._wait_for_fetch()
         return self.index

@@ -51,8 +51,7 @@ class _Verified:
 
 class _RefusedTokenError(Exception):
     """Why a token was refused: RFC 6750's error description, fixed text
-    that never quotes the token. Kept as the request's note for the
-    challenge."""
+    that never quotes the token."""
 
     def __init__(self, description: str, *, lasting: bool = True) -> None:
         super().__init__(description)
@@ -63,8 +62,17 @@ class _RefusedTokenError(Exception):
 
 
 @attrs.frozen
+class _Refusal:
+    """Why a request's token was refused, kept as the request's note for
+    the challenge and for the token's text: a value, never the raised
+    error, whose traceback would keep the request alive with it."""
+
+    description: str
+
+
+@attrs.frozen
 class _Refused:
-    refusal: _RefusedTokenError
+    refusal: _Refusal
     #: The key set it was refused under: a changed set checks it again.
     keys: KeyIndex | None
 
@@ -213,24 +221,23 @@ class JWTPolicy(AbstractAuthentication):
         token = bearer_token(request)
         if not token:  # none sent, or `Bearer` alone
             return None
+        # The keys in use, a stale set's refresh started: kept tokens are
+        # checked again once it brings another set.
+        keys = self.key_source.current()
         known = self._verified.get(token)
-        if (
-            known is not None
-            and known.keys is self.key_source.index
-            and time.time() < known.until
-        ):
+        if known is not None and known.keys is keys and time.time() < known.until:
             return known.identity
         refused = self._refused.get(token)
-        if refused is not None and refused.keys is self.key_source.index:
+        if refused is not None and refused.keys is keys:
             RequestState.current(request).set_note(self, refused.refusal)
             return None
-        keys = self.key_source.index
         try:
             verified = await self._verify(token)
-        except _RefusedTokenError as refusal:
+        except _RefusedTokenError as error:
+            refusal = _Refusal(error.description)
             RequestState.current(request).set_note(self, refusal)
             log.debug("rejected bearer JWT: %s", refusal.description)
-            if refusal.lasting and len(token) <= _MAX_REFUSED_LENGTH:
+            if error.lasting and len(token) <= _MAX_REFUSED_LENGTH:
                 self._refused.pop(token, None)
                 self._refused.put(token, _Refused(refusal, keys))
             return None
@@ -256,7 +263,7 @@ class JWTPolicy(AbstractAuthentication):
     def challenge(self, request: web.Request) -> str | None:
         if not bearer_token(request):  # RFC 6750: no credentials, no error
             return f'Bearer realm="{self.realm}"'
-        refused = RequestState.current(request).note(self, _RefusedTokenError)
+        refused = RequestState.current(request).note(self, _Refusal)
         description = (
             "The access token is not accepted"
             if refused is None
