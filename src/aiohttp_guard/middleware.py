@@ -74,6 +74,8 @@ def make_middleware(
                 if reason is not None:
                     audit_refusal(context, exc, reason)
                 if is_refusal(exc):
+                    if response_started(request):
+                        close_connection(request)
                     response, raised = refusal_response(exc), None
                 else:
                     response = raised = exc
@@ -95,6 +97,24 @@ def make_middleware(
                 request[STATE] = outer
 
     return auth_middleware
+
+
+def response_started(request: web.Request) -> bool:
+    """Whether the handler had begun its own response (a `StreamResponse`
+    it prepared) before a guard refused the request."""
+    return getattr(request.writer, "output_size", 0) > 0
+
+
+def close_connection(request: web.Request) -> None:
+    """End a response begun before its refusal: the refusal cannot follow
+    it on the wire (its status line would land inside the first response's
+    body), so the connection closes on what was sent, as aiohttp's own
+    answer to an error after a response began; the client sees the
+    response cut short. aiohttp then finds the connection closed, and sends
+    nothing more."""
+    transport = request.transport
+    if transport is not None:
+        transport.close()
 
 
 async def write_ticket(

@@ -1,0 +1,54 @@
+"""A guard that refuses after the handler began its own response (a
+`StreamResponse` it prepared): the refusal cannot follow on the wire, so
+the connection closes on what was sent, never with a second response inside
+the first one's body, and never with what the guard protected."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from aiohttp_guard import Authenticated, AuthService, CookieTicketPolicy, Public
+
+from .conftest import SECRET
+
+
+@Public()
+async def streaming(request: web.Request) -> web.StreamResponse:
+    response = web.StreamResponse()
+    await response.prepare(request)
+    await response.write(b"public part;")
+    await Authenticated()(request)  # anonymous: refused
+    await response.write(b"private part")
+    await response.write_eof()
+    return response
+
+
+async def raw_get(server: TestServer, path: str) -> bytes:
+    """Everything the server sends for one GET, until it closes."""
+    assert server.port is not None
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    writer.write(f"GET {path} HTTP/1.1\r\nHost: test\r\n\r\n".encode())
+    await writer.drain()
+    received = await asyncio.wait_for(reader.read(), 10)  # until closed
+    writer.close()
+    return received
+
+
+async def test_a_refusal_after_the_response_began_closes_the_connection() -> None:
+    app = web.Application()
+    AuthService(CookieTicketPolicy(SECRET, 600)).setup(app)
+    app.router.add_get("/stream", streaming)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        received = await raw_get(server, "/stream")
+    finally:
+        await server.close()
+    assert received.startswith(b"HTTP/1.1 200 OK")
+    assert b"public part;" in received
+    assert b"private part" not in received
+    assert received.count(b"HTTP/1.1") == 1  # no refusal inside the body
+    assert not received.endswith(b"0\r\n\r\n")  # cut short, not complete
