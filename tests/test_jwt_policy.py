@@ -1009,3 +1009,25 @@ async def test_answers_from_the_caches_still_refresh_a_stale_key_set(
     assert provider.jwks_requests == 2
     assert await status(client, kept) == 401
     assert await status(client, early) == 200
+
+
+async def test_a_403_for_a_token_says_insufficient_scope(
+    aiohttp_client: AiohttpClient, provider: DemoProvider
+) -> None:
+    """RFC 6750: a token that lacks the scope gets a 403 whose challenge
+    says so; a browser's 403 in the same chain carries no bearer challenge."""
+    app = api_app(policy_for(provider), CookieTicketPolicy(SECRET, max_age=600))
+    client = await serve(aiohttp_client, app)
+    reader = provider.token("alice", scope="notes:read")
+    async with client.post("/notes", headers=bearer(reader)) as response:
+        assert response.status == 403
+        assert challenge_of(response) == (
+            'Bearer realm="aiohttp_guard", error="insufficient_scope", '
+            'error_description="The access token does not allow this"'
+        )
+    browser = await aiohttp_client(app)
+    async with browser.get("/login", params={"user": "bob"}) as response:
+        assert response.status == 200
+    async with browser.post("/notes") as response:
+        assert response.status == 403
+        assert "WWW-Authenticate" not in response.headers

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Hashable, Iterable
 from types import CoroutineType
 from typing import Any, Final, TypeAlias
 
-from aiohttp import web
+from aiohttp import hdrs, web
 
 from ._fifo_cache import FifoCache
 from ._maybe_await import maybe_await
@@ -218,8 +218,13 @@ class Authenticator:
 
     def forbidden(self, request: web.Request, reason: str) -> web.HTTPException:
         """The answer for an identified request without the permission (403),
-        to raise like `unauthenticated`'s."""
-        return refusal(self.error_handler.forbidden(request, reason), reason)
+        to raise like `unauthenticated`'s; with the policy's challenge for
+        it, unless the error handler set one."""
+        answer = self.error_handler.forbidden(request, reason)
+        challenge = self.policy.forbidden_challenge(request)
+        if challenge is not None and hdrs.WWW_AUTHENTICATE not in answer.headers:
+            answer.headers[hdrs.WWW_AUTHENTICATE] = challenge
+        return refusal(answer, reason)
 
     def unavailable(self, request: web.Request) -> web.HTTPException:
         """The answer when identity cannot be checked now (503)."""

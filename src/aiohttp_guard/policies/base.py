@@ -97,3 +97,8 @@ class AbstractAuthentication(abc.ABC):
     def challenge(self, request: web.Request) -> str | None:
         """The `WWW-Authenticate` value sent with a 401, if the policy has one."""
         return None
+
+    def forbidden_challenge(self, request: web.Request) -> str | None:
+        """The `WWW-Authenticate` value sent with a guard's 403 (RFC 6750's
+        `insufficient_scope` for an access token), if the policy has one."""
+        return None

@@ -117,6 +117,10 @@ class PolicyChain(AbstractAuthentication):
         challenges = [c for p in self.policies if (c := p.challenge(request))]
         return ", ".join(challenges) or None
 
+    def forbidden_challenge(self, request: web.Request) -> str | None:
+        """That of the policy that identified the request."""
+        return self._in_charge(request).forbidden_challenge(request)
+
 
 def _longest(ages: list[float | None]) -> float | None:
     """The longest of `ages`; None (unknown) when any of them is."""

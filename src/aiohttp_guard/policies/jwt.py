@@ -274,6 +274,18 @@ class JWTPolicy(AbstractAuthentication):
             f'error_description="{description}"'
         )
 
+    def forbidden_challenge(self, request: web.Request) -> str | None:
+        """RFC 6750's `insufficient_scope`, when this policy's token
+        identified the request: the client may ask the provider for a token
+        with more scopes."""
+        token = bearer_token(request)
+        if not token or token not in self._verified:
+            return None
+        return (
+            f'Bearer realm="{self.realm}", error="insufficient_scope", '
+            'error_description="The access token does not allow this"'
+        )
+
     # -- verification ------------------------------------------------------
 
     async def _verify(self, token: str) -> _Verified:
