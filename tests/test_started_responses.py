@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestServer
 
 from aiohttp_guard import Authenticated, AuthService, CookieTicketPolicy, Public
 
-from .conftest import SECRET
+from .conftest import SECRET, free_port
 
 
 @Public()
@@ -26,10 +26,9 @@ async def streaming(request: web.Request) -> web.StreamResponse:
     return response
 
 
-async def raw_get(server: TestServer, path: str) -> bytes:
-    """Everything the server sends for one GET, until it closes."""
-    assert server.port is not None
-    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+async def raw_get(port: int, path: str) -> bytes:
+    """Everything the server on `port` sends for one GET, until it closes."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.write(f"GET {path} HTTP/1.1\r\nHost: test\r\n\r\n".encode())
     await writer.drain()
     received = await asyncio.wait_for(reader.read(), 10)  # until closed
@@ -41,10 +40,11 @@ async def test_a_refusal_after_the_response_began_closes_the_connection() -> Non
     app = web.Application()
     AuthService(CookieTicketPolicy(SECRET, 600)).setup(app)
     app.router.add_get("/stream", streaming)
-    server = TestServer(app, host="127.0.0.1")
+    port = free_port()
+    server = TestServer(app, host="127.0.0.1", port=port)
     await server.start_server()
     try:
-        received = await raw_get(server, "/stream")
+        received = await raw_get(port, "/stream")
     finally:
         await server.close()
     assert received.startswith(b"HTTP/1.1 200 OK")
