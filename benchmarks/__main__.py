@@ -30,7 +30,7 @@ def targets(
     figures: dict[str, dict[str, float]], results: http.Results, users: int
 ) -> list[tuple[str, str, str]]:
     """(target, measured, met) for each target that this run measured."""
-    rows = []
+    rows: list[tuple[str, str, str]] = []
     valid = results.ratio(GUARD, "valid")
     rows.append(
         (
@@ -154,7 +154,7 @@ def targets(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="a quick check")
     args = parser.parse_args()
     print("## Micro benchmarks")

@@ -38,7 +38,7 @@ import sysconfig
 import tempfile
 import tracemalloc
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +48,7 @@ from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
 
 from . import http, http_apps
+from .inprocess import handle
 
 HERE = Path(__file__).resolve().parent
 GUARD_VALID = "aiohttp_guard cookie, valid"
@@ -76,7 +77,7 @@ def cases() -> list[Case]:
         Case(
             "aiohttp_guard cookie, tampered",
             guard,
-            {"Cookie": f"AUTH_TKT={http._tamper(valid)}"},
+            {"Cookie": f"AUTH_TKT={http.tamper(valid)}"},
             401,
         ),
         Case(
@@ -161,7 +162,7 @@ class AllocationCounter:
         ]
 
     @contextmanager
-    def installed(self) -> Iterator[None]:
+    def installed(self) -> Generator[None, None, None]:
         self._lib.alloc_counter_install()
         try:
             yield
@@ -205,7 +206,7 @@ class GcCounts:
             self.collected += info["collected"]
 
     @contextmanager
-    def registered(self) -> Iterator[GcCounts]:
+    def registered(self) -> Generator[GcCounts, None, None]:
         gc.callbacks.append(self)
         try:
             yield self
@@ -282,20 +283,20 @@ async def measure(case: Case, requests: int, counter: AllocationCounter | None) 
     if app is not None:
         app.freeze()
 
-    async def handle() -> int:
+    async def one_request() -> int:
         request = template.clone()
         if app is None:
             return 0
         if counter is not None:
             counter.start()
-        response = await app._handle(request)
+        response = await handle(app, request)
         if counter is not None:
             counter.stop()
         return response.status
 
     status = 0
     for _ in range(min(requests, 200)):  # warm-up: caches, lazy imports
-        status = await handle()
+        status = await one_request()
         if status != case.expected:
             raise RuntimeError(f"{case.name}: expected {case.expected}, got {status}")
     overhead = 0.0
@@ -311,7 +312,7 @@ async def measure(case: Case, requests: int, counter: AllocationCounter | None) 
     with GcCounts().registered() as counts:
         counts.active = True
         for _ in range(requests):
-            status = await handle()
+            status = await one_request()
             if status != case.expected:
                 raise RuntimeError(
                     f"{case.name}: expected {case.expected}, got {status}"
@@ -354,7 +355,7 @@ async def sites(
     template = template_request(app, case.headers)
     app.freeze()
     for _ in range(200):
-        await app._handle(template.clone())
+        await handle(app, template.clone())
     # Built before the first snapshot and freed after the second: the
     # snapshots differ by exactly the blocks allocated while requests ran,
     # those the requests still hold (their caches, their context) included.
@@ -366,7 +367,7 @@ async def sites(
             before = tracemalloc.take_snapshot()
             for request in built:
                 counter.start(keep=True)
-                await app._handle(request)
+                await handle(app, request)
                 counter.stop()
             after = tracemalloc.take_snapshot()
     finally:
@@ -374,7 +375,7 @@ async def sites(
     del built
     made = after.compare_to(before, "lineno")
     by_package: Counter[str] = Counter()
-    lines = []
+    lines: list[tracemalloc.StatisticDiff] = []
     for stat in made:
         if stat.count_diff < requests / 100:  # not something every request does
             continue
@@ -383,7 +384,7 @@ async def sites(
         if LIBRARY in frame.filename:
             lines.append(stat)
     lines.sort(key=lambda stat: stat.count_diff, reverse=True)
-    found = []
+    found: list[Site] = []
     for stat in lines[:top]:
         frame = stat.traceback[0]
         short = frame.filename[frame.filename.index(LIBRARY) + 1 :]
@@ -432,7 +433,7 @@ async def run(*, requests: int, smoke: bool, top: int = 10) -> list[Row]:
         print(f"\nsmoke: {len(cases())} cases, statuses as expected")
         return []
     counter = AllocationCounter()
-    rows = []
+    rows: list[Row] = []
     with counter.installed():
         for case in cases():
             rows.append(await measure(case, requests, counter))
@@ -462,7 +463,7 @@ async def run(*, requests: int, smoke: bool, top: int = 10) -> list[Row]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--requests", type=int, default=10_000, metavar="N")
     parser.add_argument(
         "--smoke", action="store_true", help="a few requests: checks statuses only"

@@ -168,7 +168,8 @@ def status_script(method: str = "GET", cookies: Path | None = None) -> Path:
     return script
 
 
-def _tamper(value: str) -> str:
+def tamper(value: str) -> str:
+    """`value` with its last four characters changed: a forged credential."""
     return value[:-4] + ("AAAA" if not value.endswith("AAAA") else "BBBB")
 
 
@@ -199,7 +200,7 @@ async def credentials(contender: str, base: str, many_users: int) -> list[Scenar
                 )
                 headers[user] = {"Cookie": cookies}
     name, value = next(iter(headers["alice"].items()))
-    tampered = _tamper(value.rstrip('"')) + ('"' if value.endswith('"') else "")
+    tampered = tamper(value.rstrip('"')) + ('"' if value.endswith('"') else "")
     scenarios = [
         Scenario("valid", headers["alice"], 200),
         Scenario("no credential", {}, refused),
@@ -350,7 +351,7 @@ def report(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="1 round of 1 s")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=5)

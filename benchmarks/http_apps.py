@@ -19,7 +19,7 @@ import time
 import uuid
 import warnings
 from collections.abc import AsyncIterator, Hashable, Iterable
-from typing import Any
+from typing import Any, cast
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -143,7 +143,10 @@ def redis_revocations(
             raise RuntimeError(f"the Redis store's benchmark app: {problem}")
         yield
         try:
-            found: AsyncIterator[bytes] = client.scan_iter(match=prefix + "*")  # pyright: ignore[reportUnknownMemberType]
+            found = cast(
+                "AsyncIterator[bytes]",
+                client.scan_iter(match=prefix + "*"),  # pyright: ignore[reportUnknownMemberType]
+            )
             keys = [key async for key in found]
             if keys:
                 await client.delete(*keys)

@@ -72,7 +72,7 @@ def table(title: str, rows: list[Row], number: int, rounds: int) -> dict[str, fl
     print("| contender | median | min-max | ratio |")
     print("| --- | --- | --- | --- |")
     baseline = 0.0
-    medians = {}
+    medians: dict[str, float] = {}
     for name, fn in rows:
         times = per_call(fn, number, rounds)
         median = medians[name] = statistics.median(times)
@@ -322,7 +322,7 @@ def run(*, quick: bool) -> dict[str, dict[str, float]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a smoke run")
     args = parser.parse_args()
     run(quick=args.quick)

@@ -36,7 +36,7 @@ def test_one_input(data: bytes) -> None:
                 ticket = CODEC.decode(text, ip=ip)
         except InvalidTicket:
             continue
-        if not isinstance(ticket.user_id, str):
+        if not isinstance(ticket.user_id, str):  # pyright: ignore[reportUnnecessaryIsInstance] - checked at run time
             raise AssertionError(f"a ticket without a str user id: {ticket!r}")
 
 
