@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 
 from aiohttp import web
-from aiohttp.test_utils import TestServer
+from aiohttp.test_utils import TestServer, make_mocked_request
 
 from aiohttp_guard import Authenticated, AuthService, CookieTicketPolicy, Public
 
@@ -52,3 +52,21 @@ async def test_a_refusal_after_the_response_began_closes_the_connection() -> Non
     assert b"private part" not in received
     assert received.count(b"HTTP/1.1") == 1  # no refusal inside the body
     assert not received.endswith(b"0\r\n\r\n")  # cut short, not complete
+
+
+async def test_a_mocked_request_is_refused_as_a_served_one() -> None:
+    """aiohttp's `make_mocked_request`, which many apps' tests use: its
+    writer is a Mock, which says nothing about a response begun."""
+    app = web.Application()
+    AuthService(CookieTicketPolicy(SECRET, 600)).setup(app)
+
+    @Authenticated()
+    async def private(request: web.Request) -> web.Response:
+        return web.Response(text="private")
+
+    app.router.add_get("/private", private)
+    app.freeze()
+    request = make_mocked_request("GET", "/private", app=app)
+    # What aiohttp's server calls for a request, as in-process tests do.
+    response = await app._handle(request)  # pyright: ignore[reportPrivateUsage]
+    assert response.status == 401

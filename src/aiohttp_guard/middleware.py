@@ -102,7 +102,10 @@ def make_middleware(
 def response_started(request: web.Request) -> bool:
     """Whether the handler had begun its own response (a `StreamResponse`
     it prepared) before a guard refused the request."""
-    return getattr(request.writer, "output_size", 0) > 0
+    size = getattr(request.writer, "output_size", 0)
+    # An int: a mocked request's writer (aiohttp's make_mocked_request) is a
+    # Mock, whose attributes are Mocks.
+    return isinstance(size, int) and size > 0
 
 
 def close_connection(request: web.Request) -> None:
