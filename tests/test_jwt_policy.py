@@ -31,9 +31,11 @@ from aiohttp_guard import (
     AuthService,
     BearerTicketPolicy,
     CookieTicketPolicy,
+    DefaultErrorHandler,
     JWTPolicy,
     Public,
     RedisRevocationStore,
+    RequestContext,
     Requires,
     Scope,
     get_auth,
@@ -1031,3 +1033,53 @@ async def test_a_403_for_a_token_says_insufficient_scope(
     async with browser.post("/notes") as response:
         assert response.status == 403
         assert "WWW-Authenticate" not in response.headers
+
+
+async def test_insufficient_scope_only_for_a_403_of_an_accepted_token(
+    aiohttp_client: AiohttpClient, provider: DemoProvider
+) -> None:
+    """An error handler hiding resources behind 404s gets no challenge
+    that says they exist; a token this request did not get accepted with
+    (expired while still kept) gets none on a guard's 403."""
+
+    class Hiding(DefaultErrorHandler):
+        def forbidden(self, request: web.Request, reason: str) -> web.HTTPException:
+            return web.HTTPNotFound()
+
+    @Public()
+    async def refused(request: web.Request) -> web.Response:
+        context = RequestContext.of(request)
+        await context.identity()
+        raise context.forbidden("closed today")
+
+    hiding = web.Application()
+    AuthService(policy_for(provider), error_handler=Hiding()).setup(hiding)
+    hiding.router.add_post("/notes", write_notes)
+    client = await serve(aiohttp_client, hiding)
+    reader = provider.token("alice", scope="notes:read")
+    async with client.post("/notes", headers=bearer(reader)) as response:
+        assert response.status == 404
+        assert "WWW-Authenticate" not in response.headers
+
+    app = api_app(policy_for(provider, keys=provider.jwk_set(), leeway=0))
+    app.router.add_get("/closed", refused)
+    client = await serve(aiohttp_client, app)
+    token = provider.token("alice", lifetime=1)
+    async with client.get("/closed", headers=bearer(token)) as response:
+        assert response.status == 403
+        assert "insufficient_scope" in challenge_of(response)
+    expires = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))["exp"]
+    await asyncio.sleep(expires - time.time() + 0.05)
+    async with client.get("/closed", headers=bearer(token)) as response:
+        assert response.status == 403
+        assert "WWW-Authenticate" not in response.headers
+
+
+@pytest.mark.parametrize("realm", ['a"b', "a\\\\b", "a\r\nSet-Cookie: x=1", "é"])
+def test_a_realm_that_cannot_stand_in_a_header_is_refused(
+    provider: DemoProvider, realm: str
+) -> None:
+    with pytest.raises(ValueError, match="realm"):
+        policy_for(provider, realm=realm)
+    with pytest.raises(ValueError, match="realm"):
+        BearerTicketPolicy(SECRET, 600, realm=realm)

@@ -70,3 +70,35 @@ async def test_a_mocked_request_is_refused_as_a_served_one() -> None:
     # What aiohttp's server calls for a request, as in-process tests do.
     response = await app._handle(request)  # pyright: ignore[reportPrivateUsage]
     assert response.status == 401
+
+
+async def test_a_refusal_after_100_continue_is_sent() -> None:
+    """An `Expect: 100-continue` answer written before the handler runs is
+    no response the handler began: the refusal follows it."""
+    app = web.Application()
+    AuthService(CookieTicketPolicy(SECRET, 600)).setup(app)
+
+    @Authenticated()
+    async def upload(request: web.Request) -> web.Response:
+        return web.Response(text=str(len(await request.read())))
+
+    app.router.add_post("/upload", upload)
+    port = free_port()
+    server = TestServer(app, host="127.0.0.1", port=port)
+    await server.start_server()
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(
+            b"POST /upload HTTP/1.1\r\nHost: test\r\nContent-Length: 5\r\n"
+            b"Expect: 100-continue\r\nConnection: close\r\n\r\n"
+        )
+        await writer.drain()
+        go_on = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+        assert go_on.startswith(b"HTTP/1.1 100 Continue")
+        writer.write(b"hello")
+        await writer.drain()
+        received = await asyncio.wait_for(reader.read(), 10)
+        writer.close()
+    finally:
+        await server.close()
+    assert b"HTTP/1.1 401 Unauthorized" in received

@@ -218,12 +218,14 @@ class Authenticator:
 
     def forbidden(self, request: web.Request, reason: str) -> web.HTTPException:
         """The answer for an identified request without the permission (403),
-        to raise like `unauthenticated`'s; with the policy's challenge for
-        it, unless the error handler set one."""
+        to raise like `unauthenticated`'s; a 403 gets the policy's challenge
+        for it, unless the error handler set one (an error handler that
+        answers otherwise, a 404 hiding the resource, gets none)."""
         answer = self.error_handler.forbidden(request, reason)
-        challenge = self.policy.forbidden_challenge(request)
-        if challenge is not None and hdrs.WWW_AUTHENTICATE not in answer.headers:
-            answer.headers[hdrs.WWW_AUTHENTICATE] = challenge
+        if answer.status == 403 and hdrs.WWW_AUTHENTICATE not in answer.headers:
+            challenge = self.policy.forbidden_challenge(request)
+            if challenge is not None:
+                answer.headers[hdrs.WWW_AUTHENTICATE] = challenge
         return refusal(answer, reason)
 
     def unavailable(self, request: web.Request) -> web.HTTPException:

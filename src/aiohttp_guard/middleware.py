@@ -46,6 +46,10 @@ def make_middleware(
         # stands in for the outer one while its part of the request runs.
         outer = request_get(request, STATE)
         request[STATE] = context = RequestContext(request, authenticator, outer)
+        # What was written before the handler ran (aiohttp 3.9-3.10.0 leave
+        # an `Expect: 100-continue` answer counted), to tell a response the
+        # handler began from it.
+        written = output_size(request)
         try:
             try:
                 match_info = request.match_info
@@ -74,7 +78,7 @@ def make_middleware(
                 if reason is not None:
                     audit_refusal(context, exc, reason)
                 if is_refusal(exc):
-                    if response_started(request):
+                    if output_size(request) > written:  # the handler's response began
                         close_connection(request)
                     response, raised = refusal_response(exc), None
                 else:
@@ -99,13 +103,13 @@ def make_middleware(
     return auth_middleware
 
 
-def response_started(request: web.Request) -> bool:
-    """Whether the handler had begun its own response (a `StreamResponse`
-    it prepared) before a guard refused the request."""
+def output_size(request: web.Request) -> int:
+    """The bytes written for `request` so far: more once a handler began
+    its own response (a `StreamResponse` it prepared)."""
     size = getattr(request.writer, "output_size", 0)
     # An int: a mocked request's writer (aiohttp's make_mocked_request) is a
     # Mock, whose attributes are Mocks.
-    return isinstance(size, int) and size > 0
+    return size if isinstance(size, int) else 0
 
 
 def close_connection(request: web.Request) -> None:

@@ -25,6 +25,18 @@ def bearer_token(request: web.BaseRequest) -> str | None:
     return token.strip()
 
 
+def checked_realm(realm: str) -> str:
+    """`realm`, when it can stand in a `WWW-Authenticate` header's quoted
+    string as it is: printable ASCII without quotes or backslashes (a line
+    break would let it add headers, and aiohttp refuses to send one)."""
+    if not all(" " <= c <= "~" for c in realm) or '"' in realm or "\\" in realm:
+        raise ValueError(
+            "realm must be printable ASCII without quotes or backslashes, "
+            f"not {realm!r}"
+        )
+    return realm
+
+
 class BearerTicketPolicy(TicketPolicyBase):
     """A signed ticket that API clients send in the Authorization header.
 
@@ -56,9 +68,7 @@ class BearerTicketPolicy(TicketPolicyBase):
         realm: str = "aiohttp_guard",
     ) -> None:
         super().__init__(secret, max_age, None, include_ip, max_lifetime=max_lifetime)
-        if '"' in realm or "\\" in realm:
-            raise ValueError("realm must not contain quotes or backslashes")
-        self.realm = realm
+        self.realm = checked_realm(realm)
 
     @property
     def ticket_kind(self) -> str:

@@ -24,7 +24,7 @@ from ..request_state import RequestState
 from ._jwks import KeySource, check_fetch_url
 from ._jwt_keys import ALGORITHM_KEYS, KeyIndex, index_keys
 from .base import AbstractAuthentication
-from .bearer import bearer_token
+from .bearer import bearer_token, checked_realm
 
 __all__ = ["JWTPolicy"]
 
@@ -68,6 +68,14 @@ class _Refusal:
     error, whose traceback would keep the request alive with it."""
 
     description: str
+
+
+@attrs.frozen
+class _Accepted:
+    """The note of a request this policy's token identified."""
+
+
+_ACCEPTED: Final = _Accepted()
 
 
 @attrs.frozen
@@ -158,9 +166,7 @@ class JWTPolicy(AbstractAuthentication):
         if max_token_size < 64:
             raise ValueError("max_token_size must be at least 64")
         self.max_token_size = max_token_size
-        if '"' in realm or "\\" in realm:
-            raise ValueError("realm must not contain quotes or backslashes")
-        self.realm = realm
+        self.realm = checked_realm(realm)
         self.scope_claim = scope_claim
         self.user_id_claim = user_id_claim
         static = None
@@ -226,6 +232,7 @@ class JWTPolicy(AbstractAuthentication):
         keys = self.key_source.current()
         known = self._verified.get(token)
         if known is not None and known.keys is keys and time.time() < known.until:
+            RequestState.current(request).set_note(self, _ACCEPTED)
             return known.identity
         refused = self._refused.get(token)
         if refused is not None and refused.keys is keys:
@@ -243,6 +250,7 @@ class JWTPolicy(AbstractAuthentication):
             return None
         self._verified.pop(token, None)
         self._verified.put(token, verified)
+        RequestState.current(request).set_note(self, _ACCEPTED)
         return verified.identity
 
     async def get(self, request: web.Request) -> str | None:
@@ -278,8 +286,7 @@ class JWTPolicy(AbstractAuthentication):
         """RFC 6750's `insufficient_scope`, when this policy's token
         identified the request: the client may ask the provider for a token
         with more scopes."""
-        token = bearer_token(request)
-        if not token or token not in self._verified:
+        if RequestState.current(request).note(self, _Accepted) is None:
             return None
         return (
             f'Bearer realm="{self.realm}", error="insufficient_scope", '
