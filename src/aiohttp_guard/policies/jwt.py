@@ -33,6 +33,8 @@ log = logging.getLogger("aiohttp_guard")
 _DEFAULT_ALGORITHMS: Final = ("RS256", "ES256", "EdDSA")
 #: Verified tokens kept, by their text.
 _VERIFIED_CACHE_SIZE: Final = 4096
+#: Token headers read, by their text.
+_HEADER_CACHE_SIZE: Final = 64
 #: Refused token texts kept, and the longest kept.
 _REFUSED_CACHE_SIZE: Final = 1024
 _MAX_REFUSED_LENGTH: Final = 4096
@@ -200,6 +202,9 @@ class JWTPolicy(AbstractAuthentication):
         # aiohttp before (benchmarks.http "tampered", 2026-12-01). Apart
         # from the verified ones, so that garbage evicts only garbage.
         self._refused: FifoCache[str, _Refused] = FifoCache(_REFUSED_CACHE_SIZE)
+        self._headers: FifoCache[str, tuple[object, object]] = FifoCache(
+            _HEADER_CACHE_SIZE
+        )
         self._decode_options: dict[str, Any] = {
             "require": ["exp", "iat", "iss", "aud", user_id_claim],
             "enforce_minimum_key_length": True,
@@ -301,7 +306,14 @@ class JWTPolicy(AbstractAuthentication):
             raise _RefusedTokenError("The access token is too large")
         if token.count(".") != 2:
             raise _RefusedTokenError("The access token is not a signed JWT")
-        algorithm, kid = _key_choice(token)
+        header = token.partition(".")[0]
+        choice = self._headers.get(header)
+        if choice is None:
+            # A provider signs its tokens under a few headers (one per key):
+            # read each once, 3 of the 14 us this policy adds to PyJWT's
+            # verification (benchmarks.micro "JWT verify", 2026-12-01).
+            choice = self._headers.put(header, _key_choice(header))
+        algorithm, kid = choice
         if not isinstance(algorithm, str) or algorithm not in self.algorithms:
             raise _RefusedTokenError("The access token's algorithm is not accepted")
         if kid is not None and not isinstance(kid, str):
@@ -397,14 +409,14 @@ class JWTPolicy(AbstractAuthentication):
         raise _RefusedTokenError("The access token's scopes are malformed")
 
 
-def _key_choice(token: str) -> tuple[object, object]:
-    """The `alg` and `kid` of `token`'s header, read only to pick the key:
-    PyJWT reads the whole token again, strictly, to verify it. Read here,
-    not by `jwt.get_unverified_header`, which checks every character of
-    the payload and signature too: 35-50 us of a 140-180 us verification
-    (benchmarks.micro "JWT verify", 2026-12-01)."""
+def _key_choice(segment: str) -> tuple[object, object]:
+    """The `alg` and `kid` of a token's header (its first `segment`), read
+    only to pick the key: PyJWT reads the whole token again, strictly, to
+    verify it. Read here, not by `jwt.get_unverified_header`, which checks
+    every character of the payload and signature too: 35-50 us of a
+    140-180 us verification (benchmarks.micro "JWT verify", 2026-12-01)."""
     try:
-        header = json.loads(decode_b64url(token.partition(".")[0]))
+        header = json.loads(decode_b64url(segment))
     except (ValueError, UnicodeError, RecursionError):
         raise _RefusedTokenError("The access token is malformed") from None
     if not isinstance(header, dict):
