@@ -117,6 +117,16 @@ def policy_for(provider: DemoProvider, **options: Any) -> JWTPolicy:
     return JWTPolicy(issuer=provider.issuer, audience=AUDIENCE, **options)
 
 
+async def on_a_clock(
+    aiohttp_client: AiohttpClient, provider: DemoProvider
+) -> tuple[JWTPolicy, Clock, Client]:
+    """A policy for `provider` whose key fetches go by a clock the test
+    sets, and a client of an app that uses it."""
+    policy = policy_for(provider)
+    policy.key_source.clock = clock = Clock(1000.0)
+    return policy, clock, await serve(aiohttp_client, api_app(policy))
+
+
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
@@ -412,9 +422,7 @@ async def test_a_token_without_kid_uses_the_only_key_for_its_algorithm(
 async def test_a_rotation_fetches_the_new_key_once_and_drops_the_old_one(
     aiohttp_client: AiohttpClient, provider: DemoProvider
 ) -> None:
-    policy = policy_for(provider)
-    policy.key_source.clock = clock = Clock(1000.0)
-    client = await serve(aiohttp_client, api_app(policy))
+    _, clock, client = await on_a_clock(aiohttp_client, provider)
     old_key = provider.key_for("RS256")
     old_token = provider.token("alice")
     assert await status(client, old_token) == 200
@@ -435,9 +443,7 @@ async def test_a_rotation_fetches_the_new_key_once_and_drops_the_old_one(
 async def test_a_flood_of_unknown_key_ids_costs_one_fetch_per_interval(
     aiohttp_client: AiohttpClient, provider: DemoProvider
 ) -> None:
-    policy = policy_for(provider)
-    policy.key_source.clock = clock = Clock(1000.0)
-    client = await serve(aiohttp_client, api_app(policy))
+    _, clock, client = await on_a_clock(aiohttp_client, provider)
     assert await status(client, provider.token("alice")) == 200
     assert provider.jwks_requests == 1
 
@@ -487,9 +493,7 @@ async def test_keys_are_kept_as_long_as_the_provider_says_within_bounds(
     kept: int,
 ) -> None:
     provider.cache_control = cache_control
-    policy = policy_for(provider)
-    policy.key_source.clock = clock = Clock(1000.0)
-    client = await serve(aiohttp_client, api_app(policy))
+    policy, clock, client = await on_a_clock(aiohttp_client, provider)
     assert await status(client, provider.token("alice")) == 200
     clock.now += kept - 1
     assert await status(client, provider.token("bob")) == 200
@@ -506,9 +510,7 @@ async def test_provider_down_with_warm_keys_keeps_working(
     provider: DemoProvider,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    policy = policy_for(provider)
-    policy.key_source.clock = clock = Clock(1000.0)
-    client = await serve(aiohttp_client, api_app(policy))
+    policy, clock, client = await on_a_clock(aiohttp_client, provider)
     assert await status(client, provider.token("alice")) == 200
     provider.up = False
     clock.now += 400  # the set is stale: refreshing it fails
@@ -579,9 +581,7 @@ async def test_one_deadline_covers_discovery_and_the_key_set(
 async def test_the_discovered_key_set_url_is_kept_until_it_fails(
     aiohttp_client: AiohttpClient, provider: DemoProvider
 ) -> None:
-    policy = policy_for(provider)
-    policy.key_source.clock = clock = Clock(1000.0)
-    client = await serve(aiohttp_client, api_app(policy))
+    _, clock, client = await on_a_clock(aiohttp_client, provider)
     assert await status(client, provider.token("alice")) == 200
     for _ in range(3):
         clock.now += 31
@@ -994,9 +994,7 @@ async def test_answers_from_the_caches_still_refresh_a_stale_key_set(
     fetched again on the provider's schedule all the same, so a withdrawn
     key's kept tokens are refused, and a token refused under the old set
     is checked against the new one."""
-    policy = policy_for(provider)
-    policy.key_source.clock = clock = Clock(1000.0)
-    client = await serve(aiohttp_client, api_app(policy))
+    policy, clock, client = await on_a_clock(aiohttp_client, provider)
     old = provider.key_for("RS256")
     kept = provider.token("alice", key=old)
     assert await status(client, kept) == 200

@@ -49,6 +49,16 @@ async def answering(discovery: Answer, jwks: Answer) -> tuple[TestServer, str]:
     return server, base[0]
 
 
+def app_trusting(issuer: str) -> web.Application:
+    """An app taking the tokens of the provider at `issuer`, which
+    `SIGNER` then signs as."""
+    SIGNER.issuer = issuer
+    app = web.Application()
+    AuthService(JWTPolicy(issuer=issuer, audience=AUDIENCE)).setup(app)
+    app.router.add_get("/me", me)
+    return app
+
+
 def discovery_of(document: Callable[[str], object]) -> Answer:
     """A discovery document made from the server's base URL."""
     return lambda base: web.json_response(document(base))
@@ -120,11 +130,7 @@ async def test_a_provider_answering_wrong_is_a_401_and_one_log_line(
 ) -> None:
     server, base = await answering(discovery, jwks)
     try:
-        SIGNER.issuer = base
-        app = web.Application()
-        AuthService(JWTPolicy(issuer=base, audience=AUDIENCE)).setup(app)
-        app.router.add_get("/me", me)
-        client = await aiohttp_client(app)
+        client = await aiohttp_client(app_trusting(base))
         with caplog.at_level(logging.WARNING, logger="aiohttp_guard"):
             for _ in range(3):
                 response = await client.get(
@@ -148,11 +154,7 @@ async def test_a_key_set_without_a_usable_key_is_logged(
         discovery_of(good_discovery), answer(lambda b: web.json_response(secret))
     )
     try:
-        SIGNER.issuer = base
-        app = web.Application()
-        AuthService(JWTPolicy(issuer=base, audience=AUDIENCE)).setup(app)
-        app.router.add_get("/me", me)
-        client = await aiohttp_client(app)
+        client = await aiohttp_client(app_trusting(base))
         with caplog.at_level(logging.WARNING, logger="aiohttp_guard"):
             token = SIGNER.token("a")
             response = await client.get(
