@@ -417,8 +417,9 @@ class AuthService(Authenticator):
 
     async def principals(self, request: web.Request) -> frozenset[Hashable] | None:
         """Who the request speaks for: the resolver's groups plus `Everyone`,
-        and `AuthenticatedUser` and `User(user_id)` when logged in; None when
-        the resolver denies the user everything. Resolved once per request."""
+        and `AuthenticatedUser`, `User(user_id)` and a `Scope` per scope of
+        the credential when logged in; None when the resolver denies the
+        user everything. Resolved once per request."""
         return await RequestContext.of(request).principals()
 
     # Overloaded on the forms of a context, as `contexts` explains.

@@ -124,8 +124,6 @@ class KeySource:
         self._fetching: asyncio.Task[None] | None = None
         # The jwks_uri discovery gave, kept until a fetch from it fails.
         self._discovered: str | None = None
-        #: How many fetches were started, for tests and the log.
-        self.fetches = 0
 
     def __repr__(self) -> str:
         where = "static keys" if self._static else (self.jwks_url or self.issuer)
@@ -151,8 +149,6 @@ class KeySource:
         """The keys to verify with now: the kept ones (refreshed in the
         background once stale), or, when none are kept yet, those of a
         fetch this call waits for. None when there are none."""
-        if self._static:
-            return self.index
         if self.current() is not None:
             return self.index
         if self._may_refresh(self.clock()):
@@ -182,7 +178,6 @@ class KeySource:
 
     def _start_fetch(self) -> None:
         self._last_attempt = self.clock()
-        self.fetches += 1
         self._fetching = asyncio.get_running_loop().create_task(self._fetch())
 
     def _drop_foreign_fetch(self) -> None:
