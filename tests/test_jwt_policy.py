@@ -45,6 +45,7 @@ from aiohttp_guard.demo.provider import DemoProvider
 from aiohttp_guard.testing import bearer_header
 
 from .conftest import SECRET, Clock
+from .test_login_sessions import SwitchableEnds
 
 Client = TestClient[web.Request, web.Application]
 AUDIENCE = "demo-api"
@@ -1081,3 +1082,21 @@ def test_a_realm_that_cannot_stand_in_a_header_is_refused(
         policy_for(provider, realm=realm)
     with pytest.raises(ValueError, match="realm"):
         BearerTicketPolicy(SECRET, 600, realm=realm)
+
+
+async def test_a_revocation_store_that_does_not_answer_refuses_tokens(
+    aiohttp_client: AiohttpClient, provider: DemoProvider
+) -> None:
+    """Fails closed, as for tickets: a valid token, even one kept as
+    verified, is a 503 while revocations cannot be checked, never a 200."""
+    store = SwitchableEnds()
+    app = web.Application()
+    AuthService(policy_for(provider), revocations=store).setup(app)
+    app.router.add_get("/me", me)
+    client = await serve(aiohttp_client, app)
+    token = provider.token("alice")
+    assert await status(client, token) == 200
+    store.down = True
+    assert await status(client, token) == 503
+    store.down = False
+    assert await status(client, token) == 200
