@@ -71,7 +71,9 @@ class RevocationCheck:
             return None
         if self.down:
             self._answers_again()
-        if identity.issued_ms is None and not_before is not None:
+        if not_before is None:  # never revoked: the usual answer
+            return False
+        if identity.issued_ms is None:
             self._warn_no_issue_time()
         return revoked_by(identity, not_before)
 

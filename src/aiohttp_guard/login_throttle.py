@@ -187,7 +187,7 @@ class LoginThrottle:
         counted now if `check` did not count it). Never raises for the
         storage: an outage is logged, and `check` refuses meanwhile."""
         account = _digest(account_name(username))
-        counted = RequestState.current(request).note(self, _Counted)
+        counted = RequestState.note_of(request, self, _Counted)
         if counted is not None and account in counted.accounts:
             return
         ids = self._ids(request, account)

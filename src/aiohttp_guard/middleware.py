@@ -71,24 +71,27 @@ def make_middleware(
                 response = await handler(request)
                 raised = None
             except web.HTTPException as exc:
-                # A guard's refusal is answered here, not raised on to aiohttp
-                # (see `refusals.refusal`); any other (a redirect after login)
-                # is raised on, carrying the cookie like a response.
-                reason = take_refusal_reason(exc)
-                if reason is not None:
-                    audit_refusal(context, exc, reason)
-                if is_refusal(exc):
-                    if output_size(request) > written:  # the handler's response began
-                        close_connection(request)
-                    response, raised = refusal_response(exc), None
-                else:
-                    response = raised = exc
+                response, raised = answer(context, exc, written)
             except Exception:
                 context.abandon_login()  # no response will carry its ticket
                 raise
-            sent = await write_ticket(authenticator, context, response)
-            if sent is not response:  # a login refused: not the handler's
-                return sent
+            # What the request changed about its ticket goes into the
+            # response: a login, a logout, a renewal confirmed only now.
+            # Inline rather than a coroutine of its own, which cost 0.3 us
+            # of every request (benchmarks.inprocess, 2026-12-01).
+            if context.renewal is not None:
+                await confirm_renewal(context, response)
+            try:
+                await authenticator.policy.process_response(request, response)
+            except Exception:
+                context.abandon_login()  # no response carries its ticket
+                raise
+            # A login is recorded now that its response carries the ticket;
+            # when the registry cannot record it, a 503 goes out instead.
+            if context.login_pending and not await context.record_login():
+                response = refusal_response(authenticator.unavailable(request))
+                raised = None
+            keep_ticket_private(context, response)
             if raised is not None:
                 raise raised
             return response
@@ -101,6 +104,26 @@ def make_middleware(
                 request[STATE] = outer
 
     return auth_middleware
+
+
+def answer(
+    context: RequestContext, exc: web.HTTPException, written: int
+) -> tuple[web.StreamResponse, web.HTTPException | None]:
+    """The response to an `HTTPException` the handler or a guard raised, and
+    the exception to raise on once the ticket is written into it, if any. A
+    guard's refusal is answered here, not raised on to aiohttp (see
+    `refusals.refusal`); any other (a redirect after login) is raised on,
+    carrying the cookie like a response. `written` is the `output_size`
+    from before the handler ran."""
+    reason = take_refusal_reason(exc)
+    if reason is not None:
+        audit_refusal(context, exc, reason)
+    if not is_refusal(exc):
+        return exc, exc
+    request = context.request
+    if output_size(request) > written:  # the handler's response began
+        close_connection(request)
+    return refusal_response(exc), None
 
 
 def output_size(request: web.Request) -> int:
@@ -122,29 +145,6 @@ def close_connection(request: web.Request) -> None:
     transport = request.transport
     if transport is not None:
         transport.close()
-
-
-async def write_ticket(
-    authenticator: Authenticator,
-    context: RequestContext,
-    response: web.StreamResponse,
-) -> web.StreamResponse:
-    """Write what the request changed about its ticket into `response` (a
-    login, a logout, a confirmed renewal) and return it; or, when the
-    registry cannot record the login it carries, a 503 without it."""
-    request = context.request
-    if context.renewal is not None:
-        await confirm_renewal(context, response)
-    try:
-        await authenticator.policy.process_response(request, response)
-    except Exception:
-        context.abandon_login()  # no response carries its ticket
-        raise
-    # A login is recorded now that its response carries the ticket.
-    if context.login_pending and not await context.record_login():
-        response = refusal_response(authenticator.unavailable(request))
-    keep_ticket_private(context, response)
-    return response
 
 
 def check_origin(

@@ -56,7 +56,9 @@ class RequestContext(RequestState):
         authenticator: Authenticator,
         outer: RequestState | None = None,
     ) -> None:
-        super().__init__(outer)
+        # Named, not super(): building the proxy cost 0.07 us of every
+        # request (2026-12-01), and the base is fixed.
+        RequestState.__init__(self, outer)
         # Weakly: the request holds its context, and a cycle between them
         # would leave every request to the garbage collector, whose pauses
         # cost a third of a guarded request's throughput and tripled its p99

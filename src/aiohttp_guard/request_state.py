@@ -70,6 +70,19 @@ class RequestState:
             state = request[STATE] = RequestState()
             return state
 
+    @staticmethod
+    def note_of(request: web.BaseRequest, owner: object, kind: type[T]) -> T | None:
+        """`owner`'s note on the request when it is a `kind`, else None:
+        `current(request).note(owner, kind)` in one call, which a policy
+        makes twice per request (0.1 us each, benchmarks.inprocess,
+        2026-12-01), and without making a state to read nothing from."""
+        try:
+            notes = request[STATE]._notes
+        except KeyError:
+            return None
+        value = notes.get(owner)
+        return value if isinstance(value, kind) else None
+
     def note(self, owner: object, kind: type[T]) -> T | None:
         """`owner`'s note on this request when it is a `kind`, else None."""
         value = self._notes.get(owner)

@@ -338,16 +338,21 @@ class TicketPolicyBase(AbstractAuthentication):
                 return None
         return ticket
 
-    def recognize(self, request: web.BaseRequest, text: object) -> Recognized | None:
+    def recognize(
+        self, request: web.BaseRequest, text: object, now_ms: int | None = None
+    ) -> Recognized | None:
         """`verify`, remembered by the ticket's text: a text verified before
-        is checked again only against the clock. Tickets bound to an address
-        are verified every time (the address is the request's), and so are
-        aiohttp_auth's."""
+        is checked again only against the clock (read now, or `now_ms` from
+        the policy's clock, for a caller that compares it with the renewal
+        time too). Tickets bound to an address are verified every time (the
+        address is the request's), and so are aiohttp_auth's."""
         if not isinstance(text, str):
             return None
         known = self._recognized.get(text)
         if known is not None:
-            if known.valid_from_ms <= self.codec.now_ms() < known.valid_until_ms:
+            if now_ms is None:
+                now_ms = self.codec.now_ms()
+            if known.valid_from_ms <= now_ms < known.valid_until_ms:
                 return known
             del self._recognized[text]  # past its time: verify says why
         ticket = self.verify(request, text)

@@ -64,7 +64,7 @@ class PolicyChain(AbstractAuthentication):
     def _in_charge(self, request: web.Request) -> AbstractAuthentication:
         # Noted per chain: another service's chain on the same request (a
         # sub-application's) has its own policies and secrets.
-        used = RequestState.current(request).note(self, _Identified)
+        used = RequestState.note_of(request, self, _Identified)
         return self.policies[0] if used is None else used.policy
 
     def _remembering(self, request: web.Request) -> AbstractAuthentication:

@@ -117,17 +117,18 @@ class CookieTicketPolicy(NamedTicketPolicy):
         return RequestState.current(request).note_or_new(self, _CookieState)
 
     async def identify(self, request: web.Request) -> Identity | None:
-        state = RequestState.current(request).note(self, _CookieState)
+        state = RequestState.note_of(request, self, _CookieState)
         if state is not None and state.written:
             return None if state.ticket is None else self.identity_of(state.ticket)
         header = request.headers.get(hdrs.COOKIE)
         if not header:
             return None
-        known = self.recognize(request, cookie_value(header, self.cookie_name))
+        now = self.codec.now_ms()
+        known = self.recognize(request, cookie_value(header, self.cookie_name), now)
         if known is None:
             return None
         identity = known.identity
-        if self.codec.now_ms() >= known.renew_from_ms:
+        if now >= known.renew_from_ms:
             self._state(request).renew = known.ticket
             RequestState.current(request).want_renewal(identity)
         return identity
@@ -147,10 +148,10 @@ class CookieTicketPolicy(NamedTicketPolicy):
     async def process_response(
         self, request: web.Request, response: web.StreamResponse
     ) -> None:
-        request_state = RequestState.current(request)
-        state = request_state.note(self, _CookieState)
+        state = RequestState.note_of(request, self, _CookieState)
         if state is None:
             return
+        request_state = RequestState.current(request)
         if state.written:
             if response.prepared:
                 raise RuntimeError(

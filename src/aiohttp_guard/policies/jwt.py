@@ -276,7 +276,7 @@ class JWTPolicy(AbstractAuthentication):
     def challenge(self, request: web.Request) -> str | None:
         if not bearer_token(request):  # RFC 6750: no credentials, no error
             return f'Bearer realm="{self.realm}"'
-        refused = RequestState.current(request).note(self, _Refusal)
+        refused = RequestState.note_of(request, self, _Refusal)
         description = (
             "The access token is not accepted"
             if refused is None
@@ -291,7 +291,7 @@ class JWTPolicy(AbstractAuthentication):
         """RFC 6750's `insufficient_scope`, when this policy's token
         identified the request: the client may ask the provider for a token
         with more scopes."""
-        if RequestState.current(request).note(self, _Accepted) is None:
+        if RequestState.note_of(request, self, _Accepted) is None:
             return None
         return (
             f'Bearer realm="{self.realm}", error="insufficient_scope", '

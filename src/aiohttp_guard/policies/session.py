@@ -68,11 +68,12 @@ class SessionTicketPolicy(NamedTicketPolicy):
     async def identify(self, request: web.Request) -> Identity | None:
         session = await get_session(request)
         text = session.get(self.cookie_name)
-        known = self.recognize(request, text)
+        now = self.codec.now_ms()
+        known = self.recognize(request, text, now)
         if known is None:
             return None
         identity = known.identity
-        if self.codec.now_ms() >= known.renew_from_ms:
+        if now >= known.renew_from_ms:
             state = RequestState.current(request)
             state.set_note(self, _Renewal(known.ticket, cast("str", text)))
             state.want_renewal(identity)
