@@ -86,12 +86,15 @@ def make_middleware(
             except Exception:
                 context.abandon_login()  # no response carries its ticket
                 raise
-            # A login is recorded now that its response carries the ticket;
-            # when the registry cannot record it, a 503 goes out instead.
-            if context.login_pending and not await context.record_login():
-                response = refusal_response(authenticator.unavailable(request))
-                raised = None
-            keep_ticket_private(context, response)
+            if context.ticket_changed:  # a login or a logout
+                # A login is recorded now that its response carries the
+                # ticket; when the registry cannot record it, a 503 goes out
+                # instead.
+                if context.login_pending and not await context.record_login():
+                    response = refusal_response(authenticator.unavailable(request))
+                    raised = None
+                keep_private(response)
+            context.finished = True  # too late now to change the ticket
             if raised is not None:
                 raise raised
             return response
@@ -209,17 +212,11 @@ def audit_refusal(context: RequestContext, exc: web.HTTPException, reason: str) 
     )
 
 
-def keep_ticket_private(context: RequestContext, response: web.StreamResponse) -> None:
-    """The last step of a request: a response that sets or clears a ticket is
-    kept from shared caches, which must never hand one user's ticket to
-    another; the ticket can no longer change."""
-    if (
-        context.ticket_changed
-        and not response.prepared
-        and hdrs.CACHE_CONTROL not in response.headers
-    ):
+def keep_private(response: web.StreamResponse) -> None:
+    """Keep a response that sets or clears a ticket from shared caches,
+    which must never hand one user's ticket to another."""
+    if not response.prepared and hdrs.CACHE_CONTROL not in response.headers:
         response.headers[hdrs.CACHE_CONTROL] = "no-store"
-    context.finished = True
 
 
 def shared_cacheable(response: web.StreamResponse) -> bool:
