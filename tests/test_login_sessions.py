@@ -12,7 +12,7 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, make_mocked_request
 from pytest_aiohttp import AiohttpClient
 
 from aiohttp_guard import (
@@ -29,6 +29,8 @@ from aiohttp_guard import (
     forget,
     remember,
 )
+from aiohttp_guard._session_check import SessionCheck, end_key, new_session_id
+from aiohttp_guard.identity import Identity
 
 from .conftest import SECRET, Clock
 from .cookies import set_cookies
@@ -684,3 +686,21 @@ async def test_a_user_agent_that_is_not_utf8_is_listed_and_can_be_ended(
     assert agents == {"mine", "evil?"}
     assert await (await client.get("/end-others", headers=device(mine))).text() == "1"
     assert await status(client, theirs) == 401
+
+
+async def test_last_sight_is_spared_for_as_many_sessions_as_are_active() -> None:
+    """Every active session is written once per interval, not on every
+    request once more are active than the instance remembers writing:
+    40,000 sessions seen twice within the interval write 40,000 times (at
+    16,384 remembered, the second round wrote again, a Redis round trip per
+    request with a shared registry)."""
+    registry = CountingRegistry(last_seen_interval=300)
+    check = SessionCheck(registry, ttl=900, record_ttl=1200)
+    request = make_mocked_request("GET", "/", headers={"User-Agent": "agent"})
+    identities = [Identity(f"user{i}", 0, 0, new_session_id()) for i in range(40_000)]
+    for _ in range(2):
+        for identity in identities:
+            key = end_key(identity.user_id, identity.session_id)
+            if check.due(key):
+                await check.seen(identity, key, request, "cookie")
+    assert registry.writes == len(identities)
