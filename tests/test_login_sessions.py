@@ -4,6 +4,7 @@ list and end alone, on the default registry (`MemorySessionRegistry`)."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 from datetime import UTC, datetime, timedelta
@@ -704,3 +705,26 @@ async def test_last_sight_is_spared_for_as_many_sessions_as_are_active() -> None
             if check.due(key):
                 await check.seen(identity, key, request, "cookie")
     assert registry.writes == len(identities)
+
+
+async def test_memory_registry_records_leave_the_garbage_collector_alone() -> None:
+    """Records of many users add nothing for each full collection to walk:
+    as objects, 100,000 users' records made each one 85 ms instead of 22,
+    a pause every request in flight waited for."""
+    registry = MemorySessionRegistry()
+    sessions = [
+        LoginSession(f"s{i}", f"user{i}", 1, 2, "127.0.0.1", None, "agent", "cookie")
+        for i in range(10_000)
+    ]
+    gc.collect()
+    before = len(gc.get_objects())
+    for session in sessions:
+        await registry.seen(session, 600)
+    del session
+    sessions.clear()
+    gc.collect()
+    assert len(gc.get_objects()) - before < 100
+    [kept] = await registry.of_user("user7")
+    assert kept == LoginSession(
+        "s7", "user7", 1, 2, "127.0.0.1", None, "agent", "cookie"
+    )

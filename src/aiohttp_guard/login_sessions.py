@@ -170,8 +170,8 @@ class MemorySessionRegistry(SessionRegistry):
             last_seen_interval=last_seen_interval, max_sessions=max_sessions
         )
         self._ends = MemoryRevocationStore()
-        # user id -> session id -> (record, expiry on the monotonic clock)
-        self._records: dict[str, dict[str, tuple[LoginSession, float]]] = {}
+        # user id -> session id -> `_Row`
+        self._records: dict[str, dict[str, _Row]] = {}
         self._adds = 0
 
     def __repr__(self) -> str:
@@ -181,13 +181,13 @@ class MemorySessionRegistry(SessionRegistry):
     def ends(self) -> MemoryRevocationStore:
         return self._ends
 
-    def _live(self, user_id: str) -> dict[str, tuple[LoginSession, float]]:
+    def _live(self, user_id: str) -> dict[str, _Row]:
         """The user's records, the expired ones dropped."""
         records = self._records.get(user_id)
         if records is None:
             return {}
         now = time.monotonic()
-        for session_id in [s for s, (_, expiry) in records.items() if expiry <= now]:
+        for session_id in [s for s, row in records.items() if row[_EXPIRY] <= now]:
             del records[session_id]
         if not records:
             del self._records[user_id]
@@ -205,12 +205,12 @@ class MemorySessionRegistry(SessionRegistry):
             self._sweep()
         records = self._live(session.user_id)
         self._records[session.user_id] = records
-        records[session.id] = (session, _expiry(ttl))
+        records[session.id] = _row(session, _expiry(ttl))
         excess = len(records) - self.max_sessions
         if excess <= 0:
             return []
         oldest = sorted(
-            (record for record, _ in records.values() if record.id != session.id),
+            (_session(row) for row in records.values() if row[0] != session.id),
             key=lambda record: record.last_seen_ms,
         )[:excess]
         for record in oldest:
@@ -225,14 +225,16 @@ class MemorySessionRegistry(SessionRegistry):
         known = records.pop(session.id, None)
         if known is not None:
             session = attrs.evolve(
-                known[0], last_seen_ms=session.last_seen_ms, address=session.address
+                _session(known),
+                last_seen_ms=session.last_seen_ms,
+                address=session.address,
             )
-        records[session.id] = (session, _expiry(ttl))
+        records[session.id] = _row(session, _expiry(ttl))
 
     async def of_user(self, user_id: str) -> list[LoginSession]:
         records = self._live(user_id)
         # Newest first, logins of the same millisecond too.
-        started = reversed([record for record, _ in records.values()])
+        started = reversed([_session(row) for row in records.values()])
         return sorted(started, key=lambda record: record.created_ms, reverse=True)
 
     async def remove(
@@ -244,6 +246,34 @@ class MemorySessionRegistry(SessionRegistry):
         if not records:
             self._records.pop(user_id, None)
         return removed
+
+
+#: A record as `MemorySessionRegistry` keeps it: the `LoginSession`'s
+#: fields in order, then its expiry on the monotonic clock. A tuple of
+#: strings and numbers, which the garbage collector stops tracking, where a
+#: `LoginSession` object stays tracked: 100,000 users' records made every
+#: full collection 85 ms instead of 22, and the many-users benchmark's p99
+#: 50-70 ms (benchmarks.http, 2026-12-01).
+_Row = tuple[str, str, int, int, str | None, str | None, str, str, float]
+_EXPIRY: Final = 8
+
+
+def _row(session: LoginSession, expiry: float) -> _Row:
+    return (
+        session.id,
+        session.user_id,
+        session.created_ms,
+        session.last_seen_ms,
+        session.address,
+        session.login_address,
+        session.user_agent,
+        session.policy,
+        expiry,
+    )
+
+
+def _session(row: _Row) -> LoginSession:
+    return LoginSession(*row[:_EXPIRY])
 
 
 def _expiry(ttl: float | None) -> float:
