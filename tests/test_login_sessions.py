@@ -712,16 +712,15 @@ async def test_memory_registry_records_leave_the_garbage_collector_alone() -> No
     as objects, 100,000 users' records made each one 85 ms instead of 22,
     a pause every request in flight waited for."""
     registry = MemorySessionRegistry()
-    sessions = [
-        LoginSession(f"s{i}", f"user{i}", 1, 2, "127.0.0.1", None, "agent", "cookie")
-        for i in range(10_000)
-    ]
     gc.collect()
     before = len(gc.get_objects())
-    for session in sessions:
-        await registry.seen(session, 600)
-    del session
-    sessions.clear()
+    for i in range(10_000):
+        await registry.seen(
+            LoginSession(
+                f"s{i}", f"user{i}", 1, 2, "127.0.0.1", None, "agent", "cookie"
+            ),
+            600,
+        )
     gc.collect()
     assert len(gc.get_objects()) - before < 100
     [kept] = await registry.of_user("user7")

@@ -241,13 +241,13 @@ class RequestContext(RequestState):
             # calls `record_login`): a login whose response fails leaves no
             # session to count towards max_sessions, nor evicts one.
             self._started = (user_id, session_id, kind)
-            # The middleware records a login only with a ticket change.
-            self.ticket_changed = True
             # A token handed to the handler (a bearer token) may leave in a
             # response already started: recorded before it is handed out.
             if token is not None and not await self.record_login():
                 raise authenticator.unavailable(request)
         self.forget_resolved()
+        # A login pending implies a changed ticket, on which the middleware
+        # records it.
         self.renewal, self.ticket_changed = None, True
         audit(
             "login",
