@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import re
 import shutil
 import statistics
@@ -38,6 +39,7 @@ from ._ports import free_port, wait_for_port
 from .http_apps import (
     CONTENDERS,
     EDITOR_PREFIX,
+    FREEZE_GC,
     REDIS_CONTENDERS,
     REDIS_URL,
     SECRET,
@@ -368,7 +370,14 @@ def main() -> None:
         metavar="TEXT",
         help="run only the contenders whose name contains TEXT (and the references)",
     )
+    parser.add_argument(
+        "--freeze-gc",
+        action="store_true",
+        help="every server calls gc.freeze() once started",
+    )
     args = parser.parse_args()
+    if args.freeze_gc:
+        os.environ[FREEZE_GC] = "1"  # read by each server process
     rounds, seconds = (1, 1) if args.smoke else (args.rounds, args.seconds)
     users = SMOKE_USERS if args.smoke else args.users
     results = asyncio.run(

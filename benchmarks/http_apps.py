@@ -13,6 +13,7 @@ tests and CI do, and fail to start when it does not answer.
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import os
 import time
@@ -344,6 +345,18 @@ REDIS_CONTENDERS = (
 )
 
 
+#: Set (to anything) in the environment, each server calls `gc.freeze()`
+#: once started: what the many-users advice of docs/howto/several-instances.md
+#: suggests (`benchmarks.http --freeze-gc`).
+FREEZE_GC = "BENCHMARK_FREEZE_GC"
+
+
+async def freeze_gc(app: web.Application) -> None:
+    """Leave what startup made out of every later garbage collection."""
+    gc.collect()
+    gc.freeze()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("contender", choices=sorted(CONTENDERS))
@@ -354,6 +367,8 @@ def main() -> None:
     # measure the terminal, for both session contenders alike.
     logging.getLogger("aiohttp_session").setLevel(logging.ERROR)
     app = CONTENDERS[args.contender]()
+    if os.environ.get(FREEZE_GC):
+        app.on_startup.append(freeze_gc)
     web.run_app(app, host="127.0.0.1", port=args.port, access_log=None, print=None)
 
 
