@@ -41,7 +41,9 @@ SCENARIOS = ("bare aiohttp", "Public()", "Requires, 3-entry ACL")
 
 def build(scenario: str) -> tuple[web.Application, dict[str, str]]:
     """The app of `scenario` and the headers its requests carry, from the
-    names every version since the first release exports."""
+    names every version since the first release exports. Built here, not
+    by `http_apps` and `inprocess` (whose ACL and timing loop these
+    repeat): those modules import names an earlier version lacks."""
     from aiohttp_guard import (  # noqa: PLC0415 - the version under test
         ACL,
         AuthService,

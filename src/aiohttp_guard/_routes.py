@@ -145,8 +145,7 @@ class RouteDecisions:
             method = ""
         key = (route, method)
         decided = self._decided.get(key)
-        # Only a view class's decision can go out of date.
-        if decided is None or (decided[1] is not None and _outdated(decided)):
+        if decided is None or _outdated(decided):
             opened = route in self.public or is_login_route(route, self.login_path)
             decided = self._decided[key] = _decide(route.handler, method, opened=opened)
         return not decided[0]
