@@ -8,7 +8,8 @@ taking turns: what a change to the library costs in Python alone.
 The earlier commit is checked out into a temporary git worktree. Each run is
 a new process that imports one version, builds the same apps from the public
 API both share (a cookie ticket, a group resolver and `Requires` on the
-3-entry ACL; a `Public()` route; bare aiohttp), handles fresh requests
+3-entry ACL, for a user with the permission, one without, no credential and
+a tampered ticket; a `Public()` route; bare aiohttp), handles fresh requests
 through `Application._handle`, and reports its best round. The versions
 take turns run after run, so that the machine's drift falls on both.
 """
@@ -36,7 +37,15 @@ ROOT = Path(__file__).resolve().parent.parent
 #: The last commit before the restructuring round (one request context,
 #: layers): the "before" of that round's speed criterion.
 BEFORE_RESTRUCTURING = "d31f4d8"
-SCENARIOS = ("bare aiohttp", "Public()", "Requires, 3-entry ACL")
+#: Each scenario, with the status its requests get.
+SCENARIOS: dict[str, int] = {
+    "bare aiohttp": 200,
+    "Public()": 200,
+    "Requires, 3-entry ACL": 200,
+    "Requires, a user without the permission (403)": 403,
+    "Requires, no credential (401)": 401,
+    "Requires, a tampered ticket (401)": 401,
+}
 
 
 def build(scenario: str) -> tuple[web.Application, dict[str, str]]:
@@ -59,7 +68,7 @@ def build(scenario: str) -> tuple[web.Application, dict[str, str]]:
     )
 
     secret = b"benchmark secret: thirty-two b.."
-    groups_of: dict[str, tuple[str, ...]] = {"alice": ("edit_group",)}
+    groups_of: dict[str, tuple[str, ...]] = {"alice": ("edit_group",), "bob": ()}
     context: ACL[str] = ACL(
         [
             (Permission.Allow, Everyone, ("view",)),
@@ -85,7 +94,13 @@ def build(scenario: str) -> tuple[web.Application, dict[str, str]]:
             app.router.add_get("/protected", Requires("edit", context)(ok))
     app.freeze()
     codec = TicketCodec(secret)
-    return app, {"Cookie": f"AUTH_TKT={codec.encode(codec.issue('alice', 3600))}"}
+    user = "bob" if "(403)" in scenario else "alice"
+    ticket = codec.encode(codec.issue(user, 3600))
+    if "no credential" in scenario:
+        return app, {}
+    if "tampered" in scenario:
+        ticket = ticket[:-4] + ("AAAA" if not ticket.endswith("AAAA") else "BBBB")
+    return app, {"Cookie": f"AUTH_TKT={ticket}"}
 
 
 async def best_round(scenario: str, *, rounds: int, number: int) -> float:
@@ -109,8 +124,9 @@ async def best_round(scenario: str, *, rounds: int, number: int) -> float:
         for request in requests:
             response = await handle(request)
         times.append((time.perf_counter() - started) / number)
-        if response is None or response.status != 200:
-            raise RuntimeError(f"{scenario}: expected 200, got {response!r}")
+        expected = SCENARIOS[scenario]
+        if response is None or response.status != expected:
+            raise RuntimeError(f"{scenario}: expected {expected}, got {response!r}")
     return min(times[1:])
 
 
@@ -137,8 +153,9 @@ def git(*args: str) -> None:
     subprocess.run([found, *args], cwd=ROOT, check=True)  # noqa: S603
 
 
-def compare(rev: str, *, runs: int, quick: bool) -> None:
-    """Print the apps' figures for this checkout and for `rev`."""
+def compare(rev: str, *, runs: int, quick: bool, only: str = "") -> None:
+    """Print the apps' figures for this checkout and for `rev`: the
+    scenarios whose name contains `only`."""
     with tempfile.TemporaryDirectory() as scratch:
         tree = Path(scratch) / "before"
         git("worktree", "add", "--detach", "--quiet", str(tree), rev)
@@ -150,7 +167,7 @@ def compare(rev: str, *, runs: int, quick: bool) -> None:
             print()
             print(f"| app | this checkout (min-max) | {rev} (min-max) | difference |")
             print("| --- | --- | --- | --- |")
-            for scenario in SCENARIOS:
+            for scenario in [name for name in SCENARIOS if only in name]:
                 found: dict[str, list[float]] = {name: [] for name in versions}
                 for _ in range(runs):
                     for name, src in versions.items():
@@ -181,6 +198,12 @@ def main() -> None:
     )
     parser.add_argument("--runs", type=int, default=6, help="runs per version")
     parser.add_argument("--quick", action="store_true", help="a smoke run")
+    parser.add_argument(
+        "--only",
+        default="",
+        metavar="TEXT",
+        help="run only the scenarios whose name contains TEXT",
+    )
     parser.add_argument("--child", metavar="SCENARIO", help=argparse.SUPPRESS)
     args = parser.parse_args()
     rounds, number = (1, 50) if args.quick else (30, 5000)
@@ -188,7 +211,7 @@ def main() -> None:
         seconds = asyncio.run(best_round(args.child, rounds=rounds, number=number))
         print(repr(seconds))
         return
-    compare(args.rev, runs=args.runs, quick=args.quick)
+    compare(args.rev, runs=args.runs, quick=args.quick, only=args.only)
 
 
 if __name__ == "__main__":

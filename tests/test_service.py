@@ -6,6 +6,7 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 from aiohttp import web
+from aiohttp.test_utils import make_mocked_request
 from aiohttp.typedefs import Handler
 from hypothesis import given
 from hypothesis import strategies as st
@@ -23,6 +24,12 @@ from aiohttp_guard import (
     safe_next,
 )
 from aiohttp_guard.errors import preferred_format
+from aiohttp_guard.refusals import (
+    _MAX_REMEMBERED_ACCEPT,  # pyright: ignore[reportPrivateUsage]
+    _PREFERRED,  # pyright: ignore[reportPrivateUsage]
+    _header_safe,  # pyright: ignore[reportPrivateUsage]
+    _preferred,  # pyright: ignore[reportPrivateUsage]
+)
 
 from .apps import HeaderPolicy, make_app, private
 from .conftest import SECRET
@@ -261,6 +268,41 @@ def test_safe_next_targets_never_leave_the_site(target: str) -> None:
 )
 def test_preferred_format(accept: str, expected: str | None) -> None:
     assert preferred_format(accept) == expected
+
+
+@given(st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=600))
+def test_a_remembered_accept_answer_is_the_one_read_anew(accept: str) -> None:
+    """The refusals remember what each Accept header prefers: asked again,
+    they answer what reading it anew answers."""
+    request = make_mocked_request("GET", "/", headers={"Accept": accept})
+    for _ in range(2):
+        assert _preferred(request) == preferred_format(accept)
+
+
+def test_remembered_accept_headers_are_bounded() -> None:
+    """A client choosing a new Accept header per request cannot grow the
+    memory of them: at most `size` headers, none longer than the limit."""
+    long = "application/json," + "x" * _MAX_REMEMBERED_ACCEPT
+    assert _preferred(make_mocked_request("GET", "/", headers={"Accept": long})) == (
+        "json"
+    )
+    assert long not in _PREFERRED
+    for n in range(_PREFERRED.size + 100):
+        header = f"text/html;q=0.{n % 9 + 1}, application/x-{n}"
+        assert _preferred(make_mocked_request("GET", "/", headers={"Accept": header}))
+    assert len(_PREFERRED) <= _PREFERRED.size
+
+
+def _reason_phrase(text: str) -> str:
+    """The first line of `text` in Latin-1, "Forbidden" for none: what a
+    refusal's reason phrase must be, read the long way."""
+    line = text.splitlines()[0] if text else "Forbidden"
+    return line.encode("latin-1", "replace").decode("latin-1")
+
+
+@given(st.text())
+def test_a_reason_phrase_is_one_line_of_latin_1(text: str) -> None:
+    assert _header_safe(text) == _reason_phrase(text)
 
 
 async def test_forbidden_answers(aiohttp_client: AiohttpClient) -> None:

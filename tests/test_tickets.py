@@ -465,3 +465,59 @@ def test_times_before_the_epoch_are_refused_when_writing(
     ticket = Ticket("alice", 60_000, -1, -1, codec.signing_key_id)
     with pytest.raises(ValueError, match="range"):
         codec.encode(ticket)
+
+
+def _decoded(codec: TicketCodec, text: str, ip: str | None) -> Ticket | str:
+    """What `decode` says of `text`: its ticket, or the reason it raised."""
+    try:
+        return codec.decode(text, ip=ip)
+    except InvalidTicket as exc:
+        return exc.reason
+
+
+@versions
+@given(data=st.data())
+def test_decode_or_reason_says_what_decode_says(
+    version: Literal[1, 2], data: st.DataObject
+) -> None:
+    """The non-raising form answers every text as `decode` does, the first
+    time and again (from what the codec remembers): the ticket, or the
+    reason `decode` raises with. A policy must never accept a text `decode`
+    refuses."""
+    clock = Clock()
+    codec = TicketCodec(SECRET, clock=clock, write_version=version)
+    genuine = make(codec, ip=data.draw(st.none() | st.just("192.0.2.1")))
+    index = data.draw(st.integers(0, len(genuine) - 1))
+    text = data.draw(
+        st.sampled_from(
+            [
+                genuine,
+                genuine[:index],
+                genuine[:index] + "x" + genuine[index + 1 :],
+                make(TicketCodec(OTHER_SECRET)),
+            ]
+        )
+        | st.text(max_size=200)
+    )
+    ip = data.draw(st.none() | st.sampled_from(["192.0.2.1", "192.0.2.2"]))
+    clock.now += data.draw(st.sampled_from([0.0, -10.0, 59.0, 61.0]))
+    fresh = TicketCodec(SECRET, clock=clock)
+    for _ in range(2):
+        said = codec.decode_or_reason(text, ip=ip)
+        assert said == _decoded(fresh, text, ip)
+        assert said == _decoded(codec, text, ip)
+        if isinstance(said, str):
+            assert said  # a reason, never an empty string
+
+
+def test_decode_or_reason_names_each_refusal() -> None:
+    clock = Clock()
+    codec = TicketCodec(SECRET, clock=clock)
+    text = make(codec, ip="192.0.2.1")
+    assert codec.decode_or_reason(text, ip="192.0.2.2") == (
+        "ticket bound to another client address"
+    )
+    assert codec.decode_or_reason(text[:-4] + "AAAA") == "bad signature"
+    assert codec.decode_or_reason("v9.x") == "unknown ticket version"
+    clock.now += 60
+    assert codec.decode_or_reason(text, ip="192.0.2.1") == "ticket expired"

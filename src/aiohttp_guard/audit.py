@@ -16,7 +16,6 @@ import logging
 from typing import Final
 
 from aiohttp import web
-from aiohttp.web_urldispatcher import MatchInfoError
 
 __all__ = ["AUDIT_LOGGER", "UNMATCHED", "audit", "audit_enabled", "route_of"]
 
@@ -90,7 +89,7 @@ def route_of(request: web.BaseRequest) -> str:
     path the client sent: that may hold a secret (`/reset/<token>`) or forge
     log lines (a decoded newline). `UNMATCHED` when it matched none."""
     match_info = getattr(request, "match_info", None)
-    if match_info is not None and not isinstance(match_info, MatchInfoError):
+    if match_info is not None and match_info.http_exception is None:
         resource = match_info.route.resource
         if resource is not None:
             canonical: str = resource.canonical

@@ -13,7 +13,6 @@ from typing import Any
 
 from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler, Middleware
-from aiohttp.web_urldispatcher import MatchInfoError
 
 from ._compat import request_get
 from ._routes import RouteDecisions
@@ -59,11 +58,13 @@ def make_middleware(
                 ):
                     # A 404 or 405 too: a middleware may answer it itself.
                     check_origin(cross_origin, authenticator, request, match_info)
-                # A 404 or 405 has no route to decide for. Deciding also
-                # refuses (500) a route whose class guards would not run, so
-                # it comes first: its refusal holds without a default guard.
+                # A 404 or 405 (a match info with an `http_exception`) has no
+                # route to decide for. Deciding also refuses (500) a route
+                # whose class guards would not run, so it comes first: its
+                # refusal holds without a default guard. Not an isinstance of
+                # MatchInfoError: an ABC check, 0.25 us more (2026-12-01).
                 if (
-                    not isinstance(match_info, MatchInfoError)
+                    match_info.http_exception is None
                     and routes.needs_default(match_info.route, request.method)
                     and default is not None
                 ):
@@ -161,7 +162,7 @@ def check_origin(
     handler runs, unless its route is `csrf_exempt`."""
     why = protection.check(request)
     if why is None or (
-        not isinstance(match_info, MatchInfoError)
+        match_info.http_exception is None
         and is_csrf_exempt(match_info.route.handler, request.method)
     ):
         return

@@ -312,14 +312,18 @@ class TicketPolicyBase(AbstractAuthentication):
                 # one ticket: nothing is accepted from them instead.
                 self._warn_unbindable(request)
                 return None
-        try:
-            if self.accept_legacy and not text.startswith(FORMAT_PREFIXES):
-                ticket = self.codec.decode_legacy(text, ip=ip, max_age=self.max_age)
-            else:
-                ticket = self.codec.decode(text, ip=ip)
-        except InvalidTicket as exc:
-            log.debug("rejected %s ticket: %s", self.ticket_kind, exc.reason)
+        found: Ticket | str
+        if self.accept_legacy and not text.startswith(FORMAT_PREFIXES):
+            try:
+                found = self.codec.decode_legacy(text, ip=ip, max_age=self.max_age)
+            except InvalidTicket as exc:
+                found = exc.reason
+        else:
+            found = self.codec.decode_or_reason(text, ip=ip)
+        if isinstance(found, str):
+            log.debug("rejected %s ticket: %s", self.ticket_kind, found)
             return None
+        ticket = found
         if (
             ticket.expires_ms - ticket.issued_ms > self._longest_life_ms
             and ticket.key_id != LEGACY_KEY_ID
