@@ -10,7 +10,9 @@ request is a new mocked request (built outside what is counted, as a server
 would have parsed it) handled through `Application._handle`: routing,
 middlewares, guards and the handler, not the socket nor the response's bytes.
 The same credential is sent again and again, as wrk does in the HTTP
-benchmark, so the caches of tickets seen before are warm.
+benchmark, so the caches of tickets seen before are warm; the case "a new
+user each request" cycles through more users' tickets than any cache keeps
+(as the HTTP benchmark's many-users scenario), after one cycle as warm-up.
 
 Blocks are counted by a hook on CPython's allocator (`_alloc_counter.c`,
 compiled with the system's C compiler, `cc` or $CC): every call into
@@ -28,6 +30,7 @@ import argparse
 import asyncio
 import ctypes
 import gc
+import itertools
 import linecache
 import os
 import shlex
@@ -62,6 +65,12 @@ class Case(NamedTuple):
     app: Callable[[], web.Application] | None  # None: the harness alone
     headers: dict[str, str]
     expected: int
+    #: How many users' tickets to cycle through instead of `headers`' (0: none).
+    users: int = 0
+
+
+#: More users than the ticket, principal and decision caches keep (4096).
+MANY_USERS = 10_000
 
 
 def cases() -> list[Case]:
@@ -86,6 +95,17 @@ def cases() -> list[Case]:
             {"Cookie": f"AUTH_TKT={http.signed_ticket('bob')}"},
             403,
         ),
+        Case(
+            "aiohttp_guard cookie, a new user each request", guard, {}, 200, MANY_USERS
+        ),
+    ]
+
+
+def user_headers(users: int) -> list[dict[str, str]]:
+    """The Cookie headers of `users` distinct users who may all edit."""
+    return [
+        {"Cookie": f"AUTH_TKT={http.signed_ticket(f'{http_apps.EDITOR_PREFIX}{n}')}"}
+        for n in range(users)
     ]
 
 
@@ -279,12 +299,14 @@ LEGEND = """\
 
 async def measure(case: Case, requests: int, counter: AllocationCounter | None) -> Row:
     app = case.app() if case.app is not None else None
-    template = template_request(app or web.Application(), case.headers)
+    headers = user_headers(case.users) if case.users else [case.headers]
+    templates = [template_request(app or web.Application(), h) for h in headers]
     if app is not None:
         app.freeze()
+    turn = itertools.count()
 
     async def one_request() -> int:
-        request = template.clone()
+        request = templates[next(turn) % len(templates)].clone()
         if app is None:
             return 0
         if counter is not None:
@@ -295,7 +317,8 @@ async def measure(case: Case, requests: int, counter: AllocationCounter | None) 
         return response.status
 
     status = 0
-    for _ in range(min(requests, 200)):  # warm-up: caches, lazy imports
+    # Warm-up: caches, lazy imports; every user once.
+    for _ in range(max(min(requests, 200), case.users)):
         status = await one_request()
         if status != case.expected:
             raise RuntimeError(f"{case.name}: expected {case.expected}, got {status}")

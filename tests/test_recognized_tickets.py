@@ -83,3 +83,25 @@ def test_seen_tickets_are_bounded_and_bound_ones_are_never_remembered() -> None:
         assert bound.recognize(here, text) is not None
         assert bound.recognize(elsewhere, text) is None
     assert len(bound._recognized) == 0
+
+
+def test_a_ticket_is_kept_once_by_the_policy_or_by_its_codec() -> None:
+    """A policy keeps the tickets it recognizes; its codec does not keep
+    them a second time (with more clients than either keeps, every new
+    client's request paid for a second entry), but keeps those bound to an
+    address, which the policy verifies on every request."""
+    codec = TicketCodec(SECRET)
+    policy: TicketPolicyBase = BearerTicketPolicy(codec, 60)
+    text = codec.encode(codec.issue("alice", 60))
+    assert policy.recognize(REQUEST, text) is not None
+    assert text in policy._recognized
+    assert text not in codec._verified
+    assert policy.verify(REQUEST, text) is not None  # a direct call is kept
+    assert text in codec._verified
+    bound_codec = TicketCodec(SECRET)
+    bound = BearerTicketPolicy(bound_codec, 60, include_ip=True)
+    text = bound_codec.encode(bound_codec.issue("alice", 60, ip="192.0.2.1"))
+    here = REQUEST.clone(remote="192.0.2.1")
+    assert bound.recognize(here, text) is not None
+    assert text in bound_codec._verified
+    assert text not in bound._recognized

@@ -281,24 +281,33 @@ class TicketCodec:
             raise InvalidTicket(found)
         return found
 
-    def decode_or_reason(self, text: str, *, ip: str | None = None) -> Ticket | str:
+    def decode_or_reason(
+        self, text: str, *, ip: str | None = None, remember: bool = True
+    ) -> Ticket | str:
         """`decode` without raising: the ticket, or why it is rejected (the
         `InvalidTicket.reason` that `decode` would raise). A server answers
         the same forged or tampered text again and again: an exception
         raised and caught costs 9 memory blocks and about a microsecond of
-        each such refusal (benchmarks.allocations, 2026-12-01)."""
+        each such refusal (benchmarks.allocations, 2026-12-01).
+
+        `remember=False` leaves a text verified now out of the codec's own
+        memory of verified texts, for a caller that keeps it itself (the
+        ticket policies): with more clients than either keeps, the second
+        copy cost every new client's request a cache entry for nothing.
+        Rejected texts are remembered either way."""
         ticket = self._verified.get(text)
         if ticket is None:
             reason = self._rejected.get(text)
             if reason is not None:
                 return reason
             try:
-                found = self._authenticate(text)
+                ticket = self._authenticate(text)
             except InvalidTicket as exc:
                 if len(text) <= _MAX_REMEMBERED_REJECTION:
                     self._rejected.put(text, exc.reason)
                 return exc.reason
-            ticket = self._verified.put(text, found)
+            if remember:
+                self._verified.put(text, ticket)
         now = self.now_ms()
         if now >= ticket.expires_ms:
             return "ticket expired"

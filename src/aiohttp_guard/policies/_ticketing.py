@@ -300,8 +300,12 @@ class TicketPolicyBase(AbstractAuthentication):
             session_id=ticket.session_id,
         )
 
-    def verify(self, request: web.BaseRequest, text: object) -> Ticket | None:
-        """The valid ticket in `text`, or None: bad input never raises."""
+    def verify(
+        self, request: web.BaseRequest, text: object, *, remember: bool = True
+    ) -> Ticket | None:
+        """The valid ticket in `text`, or None: bad input never raises.
+        `remember=False`: the caller keeps the ticket itself, so the codec
+        need not (see `TicketCodec.decode_or_reason`)."""
         if not isinstance(text, str) or not text:
             return None
         ip = None
@@ -319,7 +323,7 @@ class TicketPolicyBase(AbstractAuthentication):
             except InvalidTicket as exc:
                 found = exc.reason
         else:
-            found = self.codec.decode_or_reason(text, ip=ip)
+            found = self.codec.decode_or_reason(text, ip=ip, remember=remember)
         if isinstance(found, str):
             log.debug("rejected %s ticket: %s", self.ticket_kind, found)
             return None
@@ -359,7 +363,9 @@ class TicketPolicyBase(AbstractAuthentication):
             if known.valid_from_ms <= now_ms < known.valid_until_ms:
                 return known
             del self._recognized[text]  # past its time: verify says why
-        ticket = self.verify(request, text)
+        # What is kept here need not be kept by the codec too: tickets bound
+        # to an address are kept there only.
+        ticket = self.verify(request, text, remember=self.include_ip)
         if ticket is None:
             return None
         recognized = self._recognized_from(ticket)
