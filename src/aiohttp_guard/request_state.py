@@ -44,7 +44,8 @@ class RequestState:
     def __init__(self, outer: RequestState | None = None) -> None:
         #: The state this one stands in for (an outer service's), if any.
         self.outer = outer
-        self._notes: dict[object, Any] = {}
+        # Made by the first note: most requests' policies note nothing.
+        self._notes: dict[object, Any] | None = None
         #: The identity whose ticket a policy would renew on this response;
         #: the middleware confirms it is still valid before it is written.
         self.renewal: Identity | None = None
@@ -84,19 +85,27 @@ class RequestState:
 
     def note(self, owner: object, kind: type[T]) -> T | None:
         """`owner`'s note on this request when it is a `kind`, else None."""
-        value = self._notes.get(owner)
+        notes = self._notes
+        if notes is None:
+            return None
+        value = notes.get(owner)
         return value if isinstance(value, kind) else None
 
     def note_or_new(self, owner: object, kind: Callable[[], T]) -> T:
         """`owner`'s note on this request, made by `kind()` the first time."""
         notes = self._notes
+        if notes is None:
+            notes = self._notes = {}
         if owner not in notes:
             notes[owner] = kind()
         value: T = notes[owner]
         return value
 
     def set_note(self, owner: object, value: object) -> None:
-        self._notes[owner] = value
+        notes = self._notes
+        if notes is None:
+            notes = self._notes = {}
+        notes[owner] = value
 
     def chain(self) -> Iterator[RequestState]:
         """This state, then the ones it stands in for, innermost first."""
