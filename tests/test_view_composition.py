@@ -778,6 +778,58 @@ class OpenButThrottled(Public):
             raise web.HTTPTooManyRequests()
 
 
+class NeedsQuota:
+    """A mixin whose check refuses without the quota header."""
+
+    async def check(self, request: web.Request) -> None:
+        if request.headers.get("X-Quota") != "ok":
+            raise web.HTTPTooManyRequests()
+
+
+class QuotaFromMixin(NeedsQuota, Public):  # no `check` in its own body
+    pass
+
+
+class QuotaAssigned(Public):
+    pass
+
+
+QuotaAssigned.check = NeedsQuota.check  # type: ignore[assignment,method-assign]
+
+
+@pytest.mark.parametrize("guard_class", [QuotaFromMixin, QuotaAssigned])
+async def test_a_public_subclass_whose_check_comes_from_elsewhere_runs_it(
+    aiohttp_client: AiohttpClient, guard_class: type[Public]
+) -> None:
+    """A check a `Public` subclass inherits from a mixin listed before
+    `Public`, or was given after its body, runs on handlers, view methods
+    and whole views alike: it must not be taken for `Public`'s own, which
+    checks nothing (the route stays open to the default guard's users)."""
+
+    class Whole(Body, web.View):
+        guard = guard_class()
+
+    class Method(web.View):
+        @guard_class()
+        async def get(self) -> web.Response:
+            return web.Response(text="method")
+
+    @guard_class()
+    async def function(request: web.Request) -> web.Response:
+        return web.Response(text="function")
+
+    app = site(
+        web.view("/whole", Whole),
+        web.view("/method", Method),
+        web.get("/function", function),
+        default=Authenticated(),
+    )
+    client = await aiohttp_client(app)
+    for path in ("/whole", "/method", "/function"):
+        assert (await client.get(path)).status == 429, path
+        assert (await client.get(path, headers={"X-Quota": "ok"})).status == 200, path
+
+
 async def test_a_public_subclass_with_a_check_runs_on_views(
     aiohttp_client: AiohttpClient,
 ) -> None:

@@ -82,9 +82,13 @@ class GuardBase:
 
     #: True for `Public()`, which opens a route rather than checking it.
     opens_route: ClassVar[bool] = False
-    #: True for a guard whose check does nothing (`Public()`, not a subclass
-    #: with a check of its own): a view need not run it.
-    checks_nothing: ClassVar[bool] = False
+
+    @property
+    def checks_nothing(self) -> bool:
+        """True for a guard whose check does nothing (`Public()`, not a
+        subclass with a check of its own): neither a view nor a decorated
+        handler need run it."""
+        return False
 
 
 def opens_route(guard: object) -> bool:

@@ -285,13 +285,15 @@ class Public(BaseGuard[None]):
 
     __slots__ = ()
     opens_route = True
-    checks_nothing = True
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        if "check" in cls.__dict__:
-            # Its check runs wherever the guard is declared, views included.
-            cls.checks_nothing = False
+    @property
+    def checks_nothing(self) -> bool:
+        """Whether this guard's check is `Public`'s own, which does nothing.
+        Read through the class's whole MRO when the guard is declared (on a
+        handler or a view): a check of a subclass's own, one from a mixin
+        listed before `Public`, or one assigned to the class before then,
+        runs wherever the guard is declared."""
+        return type(self).check is Public.check
 
     def __repr__(self) -> str:
         return "Public()"
