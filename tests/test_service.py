@@ -294,15 +294,41 @@ def test_remembered_accept_headers_are_bounded() -> None:
 
 
 def _reason_phrase(text: str) -> str:
-    """The first line of `text` in Latin-1, "Forbidden" for none: what a
-    refusal's reason phrase must be, read the long way."""
+    """The first line of `text` in Latin-1 with "?" for each control
+    character, "Forbidden" for none: what a refusal's reason phrase must
+    be, read the long way."""
     line = text.splitlines()[0] if text else "Forbidden"
-    return line.encode("latin-1", "replace").decode("latin-1")
+    kept = "".join(
+        c if c == "\t" or not (ord(c) < 0x20 or ord(c) == 0x7F) else "?" for c in line
+    )
+    return kept.encode("latin-1", "replace").decode("latin-1")
 
 
 @given(st.text())
 def test_a_reason_phrase_is_one_line_of_latin_1(text: str) -> None:
-    assert _header_safe(text) == _reason_phrase(text)
+    phrase = _header_safe(text)
+    assert phrase == _reason_phrase(text)
+    phrase.encode("latin-1")
+    assert not any((ord(c) < 0x20 and c != "\t") or ord(c) == 0x7F for c in phrase)
+
+
+async def test_a_reason_with_control_characters_still_gets_its_403_read(
+    aiohttp_client: AiohttpClient,
+) -> None:
+    """A reason an application builds from what it was sent may hold any
+    character: its 403 still reaches the client, with the body whole."""
+
+    async def refuse(request: web.Request) -> web.Response:
+        reason = "no " + chr(int(request.query["c"])) + " here"
+        raise AuthService.of(request).forbidden(request, reason)
+
+    app = make_app(HeaderPolicy())
+    app.router.add_get("/refuse", refuse)
+    client = await aiohttp_client(app)
+    for code in [*range(0x20), 0x7F, 0x85, 0xFF, 0x2028]:
+        response = await client.get("/refuse", params={"c": str(code)})
+        assert response.status == 403, hex(code)
+        assert await response.text() == "no " + chr(code) + " here", hex(code)
 
 
 async def test_forbidden_answers(aiohttp_client: AiohttpClient) -> None:

@@ -247,9 +247,17 @@ def refusal_response(exc: web.HTTPException) -> web.Response:
     return response
 
 
+#: Control characters a reason phrase may not hold (RFC 9112 allows tab,
+#: space, visible ASCII and Latin-1's upper half): with one of them in its
+#: status line, a client drops the connection instead of reading the 403.
+_NOT_IN_REASON: Final = dict.fromkeys([*range(0x09), *range(0x0A, 0x20), 0x7F], "?")
+
+
 def _header_safe(text: str) -> str:
-    """A reason phrase must be one line of Latin-1; keep what fits."""
+    """A reason phrase must be one line of Latin-1 without control
+    characters; keep what fits, with a "?" for each character that does
+    not."""
     if text.isascii() and text.isprintable() and text:
         return text  # the common reason, as it is: no list, no copies
     line = text.splitlines()[0] if text else "Forbidden"
-    return line.encode("latin-1", "replace").decode("latin-1")
+    return line.translate(_NOT_IN_REASON).encode("latin-1", "replace").decode("latin-1")
