@@ -797,17 +797,23 @@ class QuotaAssigned(Public):
 QuotaAssigned.check = NeedsQuota.check  # type: ignore[assignment,method-assign]
 
 
-@pytest.mark.parametrize("guard_class", [QuotaFromMixin, QuotaAssigned])
-async def test_a_public_subclass_whose_check_comes_from_elsewhere_runs_it(
+@pytest.mark.parametrize(
+    "guard_class", [OpenButThrottled, QuotaFromMixin, QuotaAssigned]
+)
+async def test_a_public_subclass_with_a_check_runs_it_everywhere(
     aiohttp_client: AiohttpClient, guard_class: type[Public]
 ) -> None:
-    """A check a `Public` subclass inherits from a mixin listed before
-    `Public`, or was given after its body, runs on handlers, view methods
-    and whole views alike: it must not be taken for `Public`'s own, which
-    checks nothing (the route stays open to the default guard's users)."""
+    """A `Public` subclass's check runs on handlers, view methods, whole
+    views and their subclasses, whether its body defines it, a mixin listed
+    before `Public` gives it, or it was assigned to the class: it must not
+    be taken for `Public`'s own, which checks nothing (the default guard
+    leaves the route to it)."""
 
     class Whole(Body, web.View):
         guard = guard_class()
+
+    class WholeSub(Whole):
+        pass
 
     class Method(web.View):
         @guard_class()
@@ -819,38 +825,14 @@ async def test_a_public_subclass_whose_check_comes_from_elsewhere_runs_it(
         return web.Response(text="function")
 
     app = site(
-        web.view("/whole", Whole),
+        web.view("/view", Whole),
+        web.view("/sub", WholeSub),
         web.view("/method", Method),
         web.get("/function", function),
         default=Authenticated(),
     )
     client = await aiohttp_client(app)
-    for path in ("/whole", "/method", "/function"):
-        assert (await client.get(path)).status == 429, path
-        assert (await client.get(path, headers={"X-Quota": "ok"})).status == 200, path
-
-
-async def test_a_public_subclass_with_a_check_runs_on_views(
-    aiohttp_client: AiohttpClient,
-) -> None:
-    class Throttled(Body, web.View):
-        guard = OpenButThrottled()
-
-    class ThrottledSub(Throttled):
-        pass
-
-    @OpenButThrottled()
-    async def throttled(request: web.Request) -> web.Response:
-        return web.Response(text="throttled")
-
-    app = site(
-        web.view("/view", Throttled),
-        web.view("/sub", ThrottledSub),
-        web.get("/function", throttled),
-        default=Authenticated(),
-    )
-    client = await aiohttp_client(app)
-    for path in ("/view", "/sub", "/function"):
+    for path in ("/view", "/sub", "/method", "/function"):
         assert (await client.get(path)).status == 429, path
         assert (await client.get(path, headers={"X-Quota": "ok"})).status == 200, path
     assert "GET /view -> Public()" in {
