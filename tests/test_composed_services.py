@@ -8,6 +8,7 @@ import asyncio
 import logging
 from collections.abc import Hashable
 
+import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
@@ -37,6 +38,7 @@ from aiohttp_guard.testing import bearer_header, ticket_cookie
 from .apps import make_app
 from .conftest import OTHER_SECRET, SECRET
 from .cookies import set_cookies
+from .test_legacy_tickets import old_ticket
 from .test_session_policy import redis_storage, session_app
 
 
@@ -394,3 +396,40 @@ async def test_nested_services_on_the_same_tickets_share_revocations(
     done = await client.post("/account/everywhere", cookies=stolen)
     assert await done.text() == "done"
     assert await (await client.get("/whoami", cookies=stolen)).text() == "None"
+
+
+async def test_nested_services_reading_the_same_old_tickets_share_revocations(
+    aiohttp_client: AiohttpClient,
+) -> None:
+    """Two services with rings of their own that both read aiohttp_auth's
+    tickets with one old secret accept the same old tickets: a revocation
+    made through the parent holds in the sub-application too."""
+    old_secret = b"the old app's secret"
+    parent = web.Application()
+    AuthService(
+        CookieTicketPolicy(SECRET, 600, accept_legacy=True, legacy_secret=old_secret)
+    ).setup(parent)
+
+    async def everywhere(request: web.Request) -> web.Response:
+        user_id = await Authenticated()(request)
+        await AuthService.of(request).logout_everywhere(user_id, request)
+        return web.Response(text="done")
+
+    parent.router.add_post("/everywhere", everywhere)
+    account = web.Application()
+    AuthService(
+        CookieTicketPolicy(
+            OTHER_SECRET, 600, accept_legacy=True, legacy_secret=old_secret
+        )
+    ).setup(account)
+    account.router.add_get("/whoami", whoami)
+    parent.add_subapp("/account", account)
+    client = await aiohttp_client(parent, cookie_jar=aiohttp.DummyCookieJar())
+    stolen = {"Cookie": f"AUTH_TKT={old_ticket('alice', secret=old_secret)}"}
+    assert await (await client.get("/account/whoami", headers=stolen)).text() == (
+        "alice"
+    )
+    assert await (await client.post("/everywhere", headers=stolen)).text() == "done"
+    assert await (await client.get("/account/whoami", headers=stolen)).text() == (
+        "None"
+    )

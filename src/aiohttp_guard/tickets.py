@@ -74,6 +74,11 @@ class _Key:
     mac_v2: KeyedMac = attrs.field(eq=False)  # of "v2." and the payload
 
 
+def _raw_key_id(secret: bytes) -> bytes:
+    """The id of a secret: derived from it, and telling nothing of it."""
+    return hmac.digest(secret, _KEY_ID_LABEL, hashlib.sha256)[:KEY_ID_SIZE]
+
+
 def _make_key(secret: object) -> _Key:
     if not isinstance(secret, bytes):
         raise TypeError(
@@ -85,7 +90,7 @@ def _make_key(secret: object) -> _Key:
             f"a ticket secret must be at least {MIN_SECRET_LENGTH} bytes long "
             f"(got {len(secret)}); use os.urandom(32)"
         )
-    raw_id = hmac.digest(secret, _KEY_ID_LABEL, hashlib.sha256)[:KEY_ID_SIZE]
+    raw_id = _raw_key_id(secret)
     return _Key(
         encode_b64url(raw_id),
         raw_id,
@@ -193,6 +198,15 @@ class TicketCodec:
     def key_ids(self) -> frozenset[str]:
         """The ids of every key that verifies tickets (upcoming ones too)."""
         return frozenset(self._keys)
+
+    @property
+    def legacy_key_ids(self) -> frozenset[str]:
+        """The ids of the secrets `decode_legacy` verifies with: those of
+        `legacy_secret`, else the ring's. An id is derived as a ring key's
+        is, so one secret has one id wherever it is used."""
+        if self._legacy:
+            return frozenset(encode_b64url(_raw_key_id(s)) for s in self._legacy)
+        return self.key_ids
 
     @property
     def clock_skew_ms(self) -> int:

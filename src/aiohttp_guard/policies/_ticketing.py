@@ -202,7 +202,13 @@ class TicketPolicyBase(AbstractAuthentication):
         return self._longest_life_ms / 1000
 
     def credential_ids(self) -> frozenset[Hashable]:
-        return self.codec.key_ids
+        """The ring's key ids, and with `accept_legacy` those of the
+        secrets that verify aiohttp_auth's tickets (tagged "legacy"): two
+        services reading the same old tickets share revocations too."""
+        ids: frozenset[Hashable] = self.codec.key_ids
+        if self.accept_legacy:
+            ids |= {("legacy", key_id) for key_id in self.codec.legacy_key_ids}
+        return ids
 
     def session_kind(self, request: web.Request) -> str | None:
         """`session_name`, when the codec writes a format that carries a
