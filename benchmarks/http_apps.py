@@ -136,6 +136,8 @@ def redis_revocations(
     the name `prefix` ends with ":client"."""
     prefix = prefix or f"aiohttp_guard-benchmark:{uuid.uuid4().hex}:"
     client: Redis = Redis.from_url(url, client_name=f"{prefix}client")  # pyright: ignore[reportUnknownMemberType]
+    store = RedisRevocationStore(client, prefix=prefix)
+    registry = RedisSessionRegistry(client, prefix=prefix + "sessions:")
 
     async def lifetime(app: web.Application) -> AsyncIterator[None]:
         problem = await redis_problem(url)
@@ -144,6 +146,12 @@ def redis_revocations(
             raise RuntimeError(f"the Redis store's benchmark app: {problem}")
         yield
         try:
+            # Stopped before their keys go (the service stops them again
+            # later, which does no harm): a store still following Redis
+            # would take its epoch's deletion for lost data and write a new
+            # one, left behind.
+            await store.close()
+            await registry.close()
             found = cast(
                 "AsyncIterator[bytes]",
                 client.scan_iter(match=prefix + "*"),  # pyright: ignore[reportUnknownMemberType]
@@ -157,10 +165,7 @@ def redis_revocations(
     # aiohttp starts the cleanup contexts at the head of on_startup: before
     # the service opens the store.
     app.cleanup_ctx.append(lifetime)
-    return (
-        RedisRevocationStore(client, prefix=prefix),
-        RedisSessionRegistry(client, prefix=prefix + "sessions:"),
-    )
+    return store, registry
 
 
 def provider_tokens(algorithm: Algorithm) -> tuple[JWTPolicy, DemoProvider]:
