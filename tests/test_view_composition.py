@@ -770,20 +770,23 @@ def test_a_guard_under_a_dunder_name_is_refused(name: str) -> None:
     assert f"Dunder.{name} has a dunder name" in str(error)
 
 
+def refuse_without_quota(request: web.Request) -> None:
+    if request.headers.get("X-Quota") != "ok":
+        raise web.HTTPTooManyRequests()
+
+
 class OpenButThrottled(Public):
     """Open to everyone (the default guard leaves it alone), within a quota."""
 
     async def check(self, request: web.Request) -> None:
-        if request.headers.get("X-Quota") != "ok":
-            raise web.HTTPTooManyRequests()
+        refuse_without_quota(request)
 
 
 class NeedsQuota:
     """A mixin whose check refuses without the quota header."""
 
     async def check(self, request: web.Request) -> None:
-        if request.headers.get("X-Quota") != "ok":
-            raise web.HTTPTooManyRequests()
+        refuse_without_quota(request)
 
 
 class QuotaFromMixin(NeedsQuota, Public):  # no `check` in its own body

@@ -93,19 +93,21 @@ class RequestState:
 
     def note_or_new(self, owner: object, kind: Callable[[], T]) -> T:
         """`owner`'s note on this request, made by `kind()` the first time."""
-        notes = self._notes
-        if notes is None:
-            notes = self._notes = {}
+        notes = self._writable_notes()
         if owner not in notes:
             notes[owner] = kind()
         value: T = notes[owner]
         return value
 
     def set_note(self, owner: object, value: object) -> None:
+        self._writable_notes()[owner] = value
+
+    def _writable_notes(self) -> dict[object, Any]:
+        """The notes, made now if this is the request's first."""
         notes = self._notes
         if notes is None:
             notes = self._notes = {}
-        notes[owner] = value
+        return notes
 
     def chain(self) -> Iterator[RequestState]:
         """This state, then the ones it stands in for, innermost first."""
